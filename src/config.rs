@@ -1,0 +1,295 @@
+//! The optional `kiln.toml` at the site root.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// The name of the configuration file at the site root.
+pub const CONFIG_FILE: &str = "kiln.toml";
+
+/// Site-wide settings. Every field has a default, so a site without
+/// `kiln.toml` builds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The site's name, shown in the header and the page titles.
+    pub title: String,
+    /// One sentence about the site, for the index page and `<meta>`.
+    pub description: String,
+    /// Where the site is served: `https://example.org/kb/`, or a bare path
+    /// such as `/kb/`. Every internal URL starts with its path.
+    pub base_url: String,
+    /// The `lang` of every page.
+    pub language: String,
+    /// Authors for articles whose front matter names none.
+    pub authors: Vec<String>,
+    pub markdown: MarkdownConfig,
+    pub highlight: HighlightConfig,
+    pub snippets: SnippetConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            title: "Knowledge base".to_owned(),
+            description: String::new(),
+            base_url: "/".to_owned(),
+            language: "en".to_owned(),
+            authors: Vec::new(),
+            markdown: MarkdownConfig::default(),
+            highlight: HighlightConfig::default(),
+            snippets: SnippetConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MarkdownConfig {
+    /// The shallowest heading level in the table of contents.
+    pub toc_min_level: u8,
+    /// The deepest heading level in the table of contents.
+    pub toc_max_level: u8,
+}
+
+impl Default for MarkdownConfig {
+    fn default() -> Self {
+        MarkdownConfig {
+            toc_min_level: 2,
+            toc_max_level: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HighlightConfig {
+    /// A syntect theme name used when the reader prefers a light scheme.
+    pub light_theme: String,
+    /// A syntect theme name used when the reader prefers a dark scheme.
+    pub dark_theme: String,
+}
+
+impl Default for HighlightConfig {
+    fn default() -> Self {
+        HighlightConfig {
+            light_theme: "InspiredGitHub".to_owned(),
+            dark_theme: "base16-ocean.dark".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SnippetConfig {
+    /// How long one snippet may run, such as `10s` or `1m 30s`.
+    #[serde(deserialize_with = "deserialize_duration")]
+    pub timeout: Duration,
+    /// How many bytes of output a run keeps, stdout and stderr together.
+    pub output_limit: usize,
+    /// Where compiled snippets and their runs are cached, relative to the
+    /// site root.
+    pub cache_dir: PathBuf,
+    /// The default edition of snippets.
+    pub edition: String,
+}
+
+impl Default for SnippetConfig {
+    fn default() -> Self {
+        SnippetConfig {
+            timeout: Duration::from_secs(10),
+            output_limit: 64 * 1024,
+            cache_dir: PathBuf::from(".kiln-cache"),
+            edition: "2021".to_owned(),
+        }
+    }
+}
+
+/// Reads a duration written as `10s`, `1m 30s`, `500ms` or a number of
+/// seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string());
+    }
+    let span: jiff::SignedDuration = text.parse().map_err(|_| {
+        format!("`{text}` is not a duration; write it as `10s`, `1m 30s` or `500ms`")
+    })?;
+    Duration::try_from(span).map_err(|_| format!("`{text}` is negative"))
+}
+
+fn deserialize_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Seconds(f64),
+        Text(String),
+    }
+    let text = match Raw::deserialize(d)? {
+        Raw::Seconds(s) => s.to_string(),
+        Raw::Text(t) => t,
+    };
+    parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+impl Config {
+    /// Reads `kiln.toml` from the site root, or returns the defaults when
+    /// there is none.
+    pub fn load(root: &Path) -> Result<Config, Error> {
+        let path = root.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => return Err(Error::Read { path, source }),
+        };
+        Config::parse(&text, &path)
+    }
+
+    /// Parses the text of a `kiln.toml`; `path` is only used in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| {
+                    let (line, column) = line_column(text, span.start);
+                    format!(":{line}:{column}")
+                })
+                .unwrap_or_default();
+            Error::Config {
+                path: PathBuf::from(format!("{}{at}", path.display())),
+                message: e.message().to_owned(),
+            }
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), Error> {
+        let fail = |message: String| {
+            Err(Error::Config {
+                path: path.to_owned(),
+                message,
+            })
+        };
+        let md = &self.markdown;
+        if !(1..=6).contains(&md.toc_min_level)
+            || !(1..=6).contains(&md.toc_max_level)
+            || md.toc_min_level > md.toc_max_level
+        {
+            return fail(format!(
+                "`markdown.toc_min_level` ({}) and `markdown.toc_max_level` ({}) must be heading levels from 1 to 6, the first not above the second",
+                md.toc_min_level, md.toc_max_level
+            ));
+        }
+        if self.snippets.timeout.is_zero() {
+            return fail("`snippets.timeout` must be longer than zero".to_owned());
+        }
+        if !["2015", "2018", "2021", "2024"].contains(&self.snippets.edition.as_str()) {
+            return fail(format!(
+                "`snippets.edition` is `{}`; expected `2015`, `2018`, `2021` or `2024`",
+                self.snippets.edition
+            ));
+        }
+        if base_path_of(&self.base_url).is_none() {
+            return fail(format!(
+                "`base_url` is `{}`; expected an absolute URL such as `https://example.org/kb/` or a path such as `/kb/`",
+                self.base_url
+            ));
+        }
+        Ok(())
+    }
+
+    /// The path part of `base_url`, always starting and ending with `/`.
+    pub fn base_path(&self) -> String {
+        base_path_of(&self.base_url).unwrap_or_else(|| "/".to_owned())
+    }
+}
+
+/// The path of a base URL (`https://host/kb` gives `/kb/`), or `None` if it
+/// is neither an http(s) URL nor an absolute path.
+pub fn base_path_of(base_url: &str) -> Option<String> {
+    let path = if let Some(rest) = base_url
+        .strip_prefix("https://")
+        .or_else(|| base_url.strip_prefix("http://"))
+    {
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if host.is_empty() {
+            return None;
+        }
+        path
+    } else if base_url.starts_with('/') {
+        base_url
+    } else {
+        return None;
+    };
+    if path.contains(['?', '#', ' ']) {
+        return None;
+    }
+    let trimmed = path.trim_matches('/');
+    Some(if trimmed.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{trimmed}/")
+    })
+}
+
+/// The 1-based line and column of a byte offset in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_paths() {
+        assert_eq!(base_path_of("/").as_deref(), Some("/"));
+        assert_eq!(base_path_of("https://example.org").as_deref(), Some("/"));
+        assert_eq!(
+            base_path_of("https://example.org/kb").as_deref(),
+            Some("/kb/")
+        );
+        assert_eq!(base_path_of("http://h/a/b/").as_deref(), Some("/a/b/"));
+        assert_eq!(base_path_of("/kb").as_deref(), Some("/kb/"));
+        assert_eq!(base_path_of("example.org"), None);
+        assert_eq!(base_path_of("https:///x"), None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_a_position() {
+        let err = Config::parse("title = \"x\"\ntitel = 1\n", Path::new("kiln.toml")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("kiln.toml:2:1:"), "{text}");
+        assert!(text.contains("titel"), "{text}");
+    }
+
+    #[test]
+    fn line_columns() {
+        assert_eq!(line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+    }
+}

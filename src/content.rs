@@ -1,0 +1,247 @@
+//! Walks `content/` and parses every article once.
+//!
+//! The result is complete: each [`Article`] holds its front matter and its
+//! Markdown already parsed into a [`Document`], so later stages read events
+//! and never parse Markdown again.
+
+use std::path::{Path, PathBuf};
+
+use pulldown_cmark::{Event, Options, Parser};
+use rayon::prelude::*;
+use walkdir::WalkDir;
+
+use crate::error::{Error, Errors, Warning};
+use crate::front_matter::{FrontMatter, parse_front_matter};
+use crate::slug::slugify;
+
+/// The folder under the site root that holds articles and their files.
+pub const CONTENT_DIR: &str = "content";
+
+/// Everything under `content/`.
+#[derive(Debug)]
+pub struct Content {
+    /// Articles sorted by path.
+    pub articles: Vec<Article>,
+    /// Every other file, copied to the same relative path in the output.
+    pub assets: Vec<Asset>,
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug)]
+pub struct Article {
+    /// The file, as a path a user can open (joined to the site root).
+    pub source: PathBuf,
+    /// The file relative to `content/`, with `/` separators.
+    pub rel: String,
+    /// The page's URL path under the base path, such as `my-article`.
+    pub slug: String,
+    pub front: FrontMatter,
+    pub document: Document,
+}
+
+impl Article {
+    /// The folder of `rel`, with `/` separators (empty at the top level).
+    pub fn rel_dir(&self) -> &str {
+        self.rel.rfind('/').map_or("", |i| &self.rel[..i])
+    }
+}
+
+/// A file under `content/` that is not an article.
+#[derive(Debug)]
+pub struct Asset {
+    pub source: PathBuf,
+    /// Relative to `content/`, with `/` separators.
+    pub rel: String,
+}
+
+/// Parsed Markdown: the events, and the 1-based source line of each.
+#[derive(Debug, Default)]
+pub struct Document {
+    pub events: Vec<Event<'static>>,
+    pub lines: Vec<u32>,
+}
+
+/// The Markdown extensions kiln enables everywhere.
+pub fn markdown_options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+}
+
+impl Document {
+    /// Parses `markdown`, which starts on line `first_line` of its file.
+    pub fn parse(markdown: &str, first_line: usize) -> Document {
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let mut events = Vec::new();
+        let mut lines = Vec::new();
+        for (event, range) in Parser::new_ext(markdown, markdown_options()).into_offset_iter() {
+            let line = first_line + line_starts.partition_point(|&s| s <= range.start) - 1;
+            events.push(event.into_static());
+            lines.push(u32::try_from(line).unwrap_or(u32::MAX));
+        }
+        Document { events, lines }
+    }
+}
+
+/// Finds and parses every article under `<root>/content`. Drafts are left
+/// out unless `include_drafts`. Every broken article is reported.
+pub fn load_content(root: &Path, include_drafts: bool) -> Result<Content, Errors> {
+    let dir = root.join(CONTENT_DIR);
+    let mut errors = Vec::new();
+    let mut markdown = Vec::new();
+    let mut assets = Vec::new();
+    if !dir.is_dir() {
+        return Err(Error::Other {
+            message: format!(
+                "no `{}` folder: a kiln site keeps its articles there (run `kiln new \"Title\"` to start one)",
+                dir.display()
+            ),
+        }
+        .into());
+    }
+    let walk = WalkDir::new(&dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e.path().unwrap_or(&dir).to_owned();
+                errors.push(Error::Read {
+                    path,
+                    source: e.into(),
+                });
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() && !entry.path().is_file() {
+            continue;
+        }
+        let Some(rel) = relative_slash_path(entry.path(), &dir) else {
+            errors.push(Error::NotUtf8 {
+                path: entry.path().to_owned(),
+                name: "file name",
+            });
+            continue;
+        };
+        let source = entry.into_path();
+        if source.extension().is_some_and(|ext| ext == "md") {
+            markdown.push((source, rel));
+        } else {
+            assets.push(Asset { source, rel });
+        }
+    }
+
+    let parsed: Vec<Result<Loaded, Error>> = markdown
+        .into_par_iter()
+        .map(|(source, rel)| load_article(source, rel, include_drafts))
+        .collect();
+    let mut articles = Vec::new();
+    let mut warnings = Vec::new();
+    for result in parsed {
+        match result {
+            Ok(mut loaded) => {
+                articles.extend(loaded.article);
+                warnings.append(&mut loaded.warnings);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Content {
+            articles,
+            assets,
+            warnings,
+        })
+    } else {
+        Err(Errors(errors))
+    }
+}
+
+/// One Markdown file: its article (none for a draft left out) and warnings.
+struct Loaded {
+    article: Option<Article>,
+    warnings: Vec<Warning>,
+}
+
+fn load_article(source: PathBuf, rel: String, include_drafts: bool) -> Result<Loaded, Error> {
+    let bytes = std::fs::read(&source).map_err(|e| Error::Read {
+        path: source.clone(),
+        source: e,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::NotUtf8 {
+        path: source.clone(),
+        name: "the file's text",
+    })?;
+    let parsed = parse_front_matter(&text, &source)?;
+    if parsed.front.draft && !include_drafts {
+        return Ok(Loaded {
+            article: None,
+            warnings: parsed.warnings,
+        });
+    }
+    let slug = match &parsed.front.slug {
+        Some(slug) => slug.trim_matches('/').to_owned(),
+        None => slug_from_path(&rel),
+    };
+    let document = Document::parse(parsed.body, parsed.body_line);
+    Ok(Loaded {
+        article: Some(Article {
+            source,
+            rel,
+            slug,
+            front: parsed.front,
+            document,
+        }),
+        warnings: parsed.warnings,
+    })
+}
+
+/// `notes/Socket Close.md` gives `notes/socket-close`.
+pub fn slug_from_path(rel: &str) -> String {
+    let stem = rel.strip_suffix(".md").unwrap_or(rel);
+    stem.split('/')
+        .map(|part| slugify(part, "article"))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn relative_slash_path(path: &Path, base: &Path) -> Option<String> {
+    let rel = path.strip_prefix(base).ok()?;
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    Some(parts?.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_from_paths() {
+        assert_eq!(
+            slug_from_path("socket-shutdown-vs-close.md"),
+            "socket-shutdown-vs-close"
+        );
+        assert_eq!(
+            slug_from_path("Notes/Socket Close.md"),
+            "notes/socket-close"
+        );
+    }
+
+    #[test]
+    fn document_lines() {
+        let doc = Document::parse("# A\n\ntext\n\n```rust\nfn main() {}\n```\n", 5);
+        let code = doc
+            .events
+            .iter()
+            .position(|e| matches!(e, Event::Start(pulldown_cmark::Tag::CodeBlock(_))))
+            .unwrap();
+        assert_eq!(doc.lines[0], 5);
+        assert_eq!(doc.lines[code], 9);
+    }
+}

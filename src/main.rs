@@ -1,0 +1,103 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use kiln::site::{BuildOptions, build_site};
+
+/// kiln builds a knowledge base of Markdown articles into a static site, and
+/// compiles and runs the Rust snippets the articles link to.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the site into `public/`.
+    Build {
+        /// The site root: the folder holding `content/`.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Where to write the site [default: <ROOT>/public]
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Also publish articles marked `draft: true`.
+        #[arg(long)]
+        drafts: bool,
+        /// Serve the site from this URL or path instead of `base_url`.
+        #[arg(long)]
+        base_url: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Build {
+            root,
+            output,
+            drafts,
+            base_url,
+        } => {
+            let root = if root.as_os_str() == "." {
+                PathBuf::new()
+            } else {
+                root
+            };
+            let build = build_site(&BuildOptions {
+                root: root.clone(),
+                output,
+                drafts,
+                base_url: base_url.map(|b| b.to_string_lossy().into_owned()),
+            });
+            for warning in &build.warnings {
+                eprintln!("warning: {warning}");
+            }
+            match build.result {
+                Ok(summary) => {
+                    println!(
+                        "built {} article{}, {} page{} and {} file{} into `{}` in {:.2?}",
+                        summary.articles,
+                        plural(summary.articles),
+                        summary.pages,
+                        plural(summary.pages),
+                        summary.assets,
+                        plural(summary.assets),
+                        display_dir(&summary.output),
+                        summary.elapsed
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    for error in &errors.0 {
+                        eprintln!("error: {}", chain(error));
+                    }
+                    eprintln!("error: {errors}; the output folder was left as it was");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn display_dir(path: &std::path::Path) -> String {
+    path.display().to_string()
+}
+
+/// An error and its causes, one per line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!("\n  caused by: {cause}"));
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,396 @@
+//! Turns an article's parsed Markdown into HTML: heading ids and self-links,
+//! the `[TOC]`, highlighted code, rewritten relative links, and the output
+//! of its snippets. It never runs anything.
+
+use std::collections::HashMap;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Tag, TagEnd};
+use serde::Serialize;
+
+use crate::config::MarkdownConfig;
+use crate::content::{Article, Document};
+use crate::highlight::{Highlighter, escape_html};
+use crate::route::{Routes, Target};
+use crate::slug::{UniqueIds, slugify};
+
+/// What a page template needs of an article's Markdown.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderedArticle {
+    /// The body as HTML.
+    pub body: String,
+    /// The headings within the configured levels, nested.
+    pub toc: Vec<TocEntry>,
+    /// The TOC as a nested list, ready to place in a sidebar.
+    pub toc_html: String,
+    /// The tldr as HTML.
+    pub tldr: Option<String>,
+    /// The thumbnail's URL.
+    pub thumbnail: Option<String>,
+    /// Whether the body places the TOC itself with a `[TOC]` paragraph.
+    pub toc_in_body: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TocEntry {
+    pub level: u8,
+    pub id: String,
+    /// The heading's text, for the TOC link.
+    pub title: String,
+    pub children: Vec<TocEntry>,
+}
+
+/// Everything an article's HTML depends on besides the article.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderContext<'a> {
+    pub routes: &'a Routes,
+    pub highlighter: &'a Highlighter,
+    pub markdown: &'a MarkdownConfig,
+}
+
+/// Renders one article.
+pub fn render_article(article: &Article, cx: &RenderContext<'_>) -> RenderedArticle {
+    let from_dir = article.rel_dir();
+    let mut ids = UniqueIds::default();
+    let (body, toc, toc_in_body) = render_document(&article.document, from_dir, cx, &mut ids, true);
+    let tldr = article.front.tldr.as_deref().map(|tldr| {
+        let doc = Document::parse(tldr, 1);
+        render_document(&doc, from_dir, cx, &mut ids, false).0
+    });
+    let thumbnail = article
+        .front
+        .thumbnail
+        .as_deref()
+        .map(|t| site_url(t, from_dir, cx.routes).unwrap_or_else(|| t.to_owned()));
+    let toc_html = toc_to_html(&toc);
+    RenderedArticle {
+        body,
+        toc,
+        toc_html,
+        tldr,
+        thumbnail,
+        toc_in_body,
+    }
+}
+
+struct Heading {
+    start: usize,
+    end: usize,
+    level: HeadingLevel,
+    id: String,
+    text: String,
+}
+
+fn render_document(
+    doc: &Document,
+    from_dir: &str,
+    cx: &RenderContext<'_>,
+    ids: &mut UniqueIds,
+    with_toc: bool,
+) -> (String, Vec<TocEntry>, bool) {
+    let events = &doc.events;
+    let headings = collect_headings(events, ids);
+    let toc_range = cx.markdown.toc_min_level..=cx.markdown.toc_max_level;
+    let flat: Vec<(u8, &Heading)> = headings
+        .iter()
+        .map(|h| (h.level as u8, h))
+        .filter(|(level, _)| toc_range.contains(level))
+        .collect();
+    let toc = nest(&flat);
+    let heading_at: HashMap<usize, &Heading> = headings.iter().map(|h| (h.start, h)).collect();
+
+    let mut toc_in_body = false;
+    let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len());
+    let mut i = 0;
+    while i < events.len() {
+        match &events[i] {
+            Event::Start(Tag::Heading { classes, attrs, .. }) => {
+                if let Some(h) = heading_at.get(&i) {
+                    let inner = inner_html(&events[h.start + 1..h.end], from_dir, cx.routes);
+                    out.push(Event::Html(heading_html(h, classes, attrs, &inner).into()));
+                    i = h.end + 1;
+                    continue;
+                }
+                out.push(events[i].clone());
+            }
+            Event::Start(Tag::Paragraph) if with_toc && is_toc_marker(&events[i..]) => {
+                out.push(Event::Html(toc_to_html(&toc).into()));
+                toc_in_body = true;
+                i += toc_marker_len(&events[i..]);
+                continue;
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let end = find_end(events, i);
+                let code: String = events[i + 1..end]
+                    .iter()
+                    .filter_map(|e| match e {
+                        Event::Text(t) => Some(t.as_ref()),
+                        _ => None,
+                    })
+                    .collect();
+                let lang = match kind {
+                    CodeBlockKind::Fenced(info) => fence_language(info),
+                    CodeBlockKind::Indented => "",
+                };
+                out.push(Event::Html(
+                    code_block_html(lang, &cx.highlighter.highlight(lang, &code)).into(),
+                ));
+                i = end + 1;
+                continue;
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => out.push(Event::Start(Tag::Link {
+                link_type: *link_type,
+                dest_url: rewrite_link(dest_url, from_dir, cx.routes),
+                title: title.clone(),
+                id: id.clone(),
+            })),
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => out.push(Event::Start(Tag::Image {
+                link_type: *link_type,
+                dest_url: rewrite_link(dest_url, from_dir, cx.routes),
+                title: title.clone(),
+                id: id.clone(),
+            })),
+            event => out.push(event.clone()),
+        }
+        i += 1;
+    }
+    let mut html = String::with_capacity(events.len() * 24);
+    pulldown_cmark::html::push_html(&mut html, out.into_iter());
+    (html, toc, toc_in_body)
+}
+
+/// The language of a fence info string such as `rust,no_run` or `python {x}`.
+pub fn fence_language(info: &str) -> &str {
+    let first = info
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .next()
+        .unwrap_or_default();
+    first.trim_start_matches('{').trim_start_matches('.')
+}
+
+fn find_end(events: &[Event<'_>], start: usize) -> usize {
+    let mut depth = 0usize;
+    for (offset, event) in events[start..].iter().enumerate() {
+        match event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => {
+                depth -= 1;
+                if depth == 0 {
+                    return start + offset;
+                }
+            }
+            _ => {}
+        }
+    }
+    events.len() - 1
+}
+
+fn collect_headings(events: &[Event<'_>], ids: &mut UniqueIds) -> Vec<Heading> {
+    for event in events {
+        if let Event::Start(Tag::Heading { id: Some(id), .. }) = event {
+            ids.claim(id);
+        }
+    }
+    let mut headings = Vec::new();
+    for (start, event) in events.iter().enumerate() {
+        let Event::Start(Tag::Heading { level, id, .. }) = event else {
+            continue;
+        };
+        let end = find_end(events, start);
+        let text = plain_text(&events[start + 1..end]);
+        let id = match id {
+            Some(id) => id.to_string(),
+            None => ids.claim(&slugify(&text, "section")),
+        };
+        headings.push(Heading {
+            start,
+            end,
+            level: *level,
+            id,
+            text,
+        });
+    }
+    headings
+}
+
+/// The text a reader sees in a run of inline events.
+pub fn plain_text(events: &[Event<'_>]) -> String {
+    let mut text = String::new();
+    for event in events {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
+                text.push_str(t)
+            }
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
+            _ => {}
+        }
+    }
+    text.trim().to_owned()
+}
+
+fn inner_html(events: &[Event<'_>], from_dir: &str, routes: &Routes) -> String {
+    let rewritten = events.iter().map(|e| match e {
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type: *link_type,
+            dest_url: rewrite_link(dest_url, from_dir, routes),
+            title: title.clone(),
+            id: id.clone(),
+        }),
+        other => other.clone(),
+    });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, rewritten);
+    html
+}
+
+fn heading_html(
+    h: &Heading,
+    classes: &[CowStr<'_>],
+    attrs: &[(CowStr<'_>, Option<CowStr<'_>>)],
+    inner: &str,
+) -> String {
+    let level = h.level as u8;
+    let id = escape_html(&h.id);
+    let mut open = format!("<h{level} id=\"{id}\"");
+    if !classes.is_empty() {
+        let joined: Vec<&str> = classes.iter().map(|c| c.as_ref()).collect();
+        open.push_str(&format!(" class=\"{}\"", escape_html(&joined.join(" "))));
+    }
+    for (key, value) in attrs {
+        if key.as_ref() == "id" || key.as_ref() == "class" {
+            continue;
+        }
+        open.push_str(&format!(
+            " {}=\"{}\"",
+            escape_html(key),
+            escape_html(value.as_deref().unwrap_or(""))
+        ));
+    }
+    open.push('>');
+    if inner.contains("<a ") {
+        // A link cannot hold another link: put the self-link beside the text.
+        format!(
+            "{open}{inner} <a class=\"anchor\" href=\"#{id}\" aria-label=\"Link to this section\">#</a></h{level}>\n"
+        )
+    } else {
+        format!("{open}<a class=\"anchor\" href=\"#{id}\">{inner}</a></h{level}>\n")
+    }
+}
+
+fn is_toc_marker(events: &[Event<'_>]) -> bool {
+    let len = toc_marker_len(events);
+    len > 0
+}
+
+/// The number of events of a paragraph that says exactly `[TOC]`, or 0.
+fn toc_marker_len(events: &[Event<'_>]) -> usize {
+    let mut text = String::new();
+    for (i, event) in events.iter().enumerate().skip(1) {
+        match event {
+            Event::Text(t) => text.push_str(t),
+            Event::End(TagEnd::Paragraph) => {
+                return if text.trim() == "[TOC]" { i + 1 } else { 0 };
+            }
+            _ => return 0,
+        }
+        if text.len() > 8 {
+            return 0;
+        }
+    }
+    0
+}
+
+/// Nests a flat list of headings by level; skipped levels are tolerated.
+fn nest(flat: &[(u8, &Heading)]) -> Vec<TocEntry> {
+    let mut entries = Vec::new();
+    let mut i = 0;
+    while i < flat.len() {
+        let (level, heading) = flat[i];
+        let children_end = flat[i + 1..]
+            .iter()
+            .position(|(l, _)| *l <= level)
+            .map_or(flat.len(), |p| i + 1 + p);
+        entries.push(TocEntry {
+            level,
+            id: heading.id.clone(),
+            title: heading.text.clone(),
+            children: nest(&flat[i + 1..children_end]),
+        });
+        i = children_end;
+    }
+    entries
+}
+
+/// The TOC as nested `<ul>`s inside a `<nav>`, or nothing if it is empty.
+pub fn toc_to_html(toc: &[TocEntry]) -> String {
+    fn list(entries: &[TocEntry], out: &mut String) {
+        out.push_str("<ul>");
+        for entry in entries {
+            out.push_str(&format!(
+                "<li><a href=\"#{}\">{}</a>",
+                escape_html(&entry.id),
+                escape_html(&entry.title)
+            ));
+            if !entry.children.is_empty() {
+                list(&entry.children, out);
+            }
+            out.push_str("</li>");
+        }
+        out.push_str("</ul>");
+    }
+    if toc.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<nav class=\"toc\" aria-label=\"Table of contents\">");
+    list(toc, &mut out);
+    out.push_str("</nav>\n");
+    out
+}
+
+fn code_block_html(lang: &str, inner: &str) -> String {
+    if lang.is_empty() {
+        format!("<pre class=\"code\" tabindex=\"0\"><code>{inner}</code></pre>\n")
+    } else {
+        let lang = escape_html(lang);
+        format!(
+            "<pre class=\"code\" tabindex=\"0\" data-lang=\"{lang}\"><code class=\"language-{lang}\">{inner}</code></pre>\n"
+        )
+    }
+}
+
+/// A relative link to an article or a file in `content/` becomes its URL on
+/// the site; anything else is left as written.
+fn rewrite_link<'a>(dest: &CowStr<'a>, from_dir: &str, routes: &Routes) -> CowStr<'a> {
+    match site_url(dest, from_dir, routes) {
+        Some(url) => url.into(),
+        None => dest.clone(),
+    }
+}
+
+/// The site URL of a relative link to an article or a file in `content/`.
+fn site_url(dest: &str, from_dir: &str, routes: &Routes) -> Option<String> {
+    let resolved = routes.resolve(from_dir, dest)?;
+    let url = match &resolved.target {
+        Target::Article(i) => routes.article_url(*i),
+        Target::Asset(rel) => routes.asset_url(rel),
+        Target::Other(_) => return None,
+    };
+    Some(match resolved.fragment {
+        Some(fragment) => format!("{url}#{fragment}"),
+        None => url,
+    })
+}

@@ -1,0 +1,278 @@
+//! Where every page and file of the site lives, and how a relative link in an
+//! article finds its target.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+
+use crate::content::{CONTENT_DIR, Content};
+use crate::error::{Error, Errors};
+use crate::slug::slugify;
+
+/// Characters escaped in the path of a generated URL.
+const PATH: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'%');
+
+/// A tag or an author: a name that has a page listing its articles.
+#[derive(Debug, Clone)]
+pub struct Term {
+    /// The name as first written in an article.
+    pub name: String,
+    pub slug: String,
+    /// Indexes into `Content::articles`, in the order of that list.
+    pub articles: Vec<usize>,
+}
+
+/// The URL of everything the site publishes.
+#[derive(Debug)]
+pub struct Routes {
+    base_path: String,
+    /// Article file (relative to `content/`) to its index in `Content::articles`.
+    articles: HashMap<String, usize>,
+    slugs: Vec<String>,
+    assets: HashSet<String>,
+    /// Tags, sorted by slug.
+    pub tags: Vec<Term>,
+    /// Authors, sorted by slug.
+    pub authors: Vec<Term>,
+    tag_index: HashMap<String, usize>,
+    author_index: HashMap<String, usize>,
+}
+
+/// What a relative link in an article points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An article, by its index in `Content::articles`.
+    Article(usize),
+    /// A file under `content/`, relative to it.
+    Asset(String),
+    /// Any other path inside the site root, relative to it, such as
+    /// `snippets/shutdown.rs`, whether or not it exists.
+    Other(String),
+}
+
+/// A resolved relative link: its target and the `#fragment`, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub target: Target,
+    pub fragment: Option<String>,
+}
+
+impl Routes {
+    /// Assigns URLs to every article, asset, tag and author. Two articles
+    /// that would be published at one URL are an error.
+    pub fn new(base_path: &str, content: &Content) -> Result<Routes, Errors> {
+        let mut errors = Vec::new();
+        let mut by_url: HashMap<&str, usize> = HashMap::new();
+        let reserved = ["tags", "authors", "static", "index.html", "404.html"];
+        for (i, article) in content.articles.iter().enumerate() {
+            let first = article.slug.split('/').next().unwrap_or_default();
+            if reserved.contains(&first) {
+                errors.push(Error::DuplicateUrl {
+                    path: article.source.clone(),
+                    other: PathBuf::from(format!("kiln's own `/{first}/` pages")),
+                    url: format!("{base_path}{}/", article.slug),
+                });
+            } else if let Some(&j) = by_url.get(article.slug.as_str()) {
+                errors.push(Error::DuplicateUrl {
+                    path: article.source.clone(),
+                    other: content.articles[j].source.clone(),
+                    url: format!("{base_path}{}/", article.slug),
+                });
+            } else {
+                by_url.insert(&article.slug, i);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Errors(errors));
+        }
+        let tags = collect_terms(content, |a| &a.front.tags);
+        let authors = collect_terms(content, |a| &a.front.authors);
+        let index = |terms: &[Term]| {
+            terms
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.name.to_lowercase(), i))
+                .collect()
+        };
+        Ok(Routes {
+            base_path: base_path.to_owned(),
+            articles: content
+                .articles
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.rel.clone(), i))
+                .collect(),
+            slugs: content.articles.iter().map(|a| a.slug.clone()).collect(),
+            assets: content.assets.iter().map(|a| a.rel.clone()).collect(),
+            tag_index: index(&tags),
+            author_index: index(&authors),
+            tags,
+            authors,
+        })
+    }
+
+    /// The base path, such as `/` or `/kb/`.
+    pub fn base_path(&self) -> &str {
+        &self.base_path
+    }
+
+    /// A site path such as `tags/` as a URL path under the base path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_path, utf8_percent_encode(path, PATH))
+    }
+
+    pub fn article_url(&self, index: usize) -> String {
+        self.url(&format!("{}/", self.slugs[index]))
+    }
+
+    pub fn asset_url(&self, rel: &str) -> String {
+        self.url(rel)
+    }
+
+    /// The URL of the tag page for `name`, matched without regard to case.
+    pub fn tag_url(&self, name: &str) -> Option<String> {
+        let term = &self.tags[*self.tag_index.get(&name.to_lowercase())?];
+        Some(self.url(&format!("tags/{}/", term.slug)))
+    }
+
+    pub fn author_url(&self, name: &str) -> Option<String> {
+        let term = &self.authors[*self.author_index.get(&name.to_lowercase())?];
+        Some(self.url(&format!("authors/{}/", term.slug)))
+    }
+
+    /// Resolves `dest`, a link written in a file in `content/<from_dir>`.
+    /// Links with a scheme, absolute paths, pure `#fragment`s and paths that
+    /// leave the site root give `None`.
+    pub fn resolve(&self, from_dir: &str, dest: &str) -> Option<Resolved> {
+        let (path, fragment) = match dest.split_once('#') {
+            Some((path, fragment)) => (path, Some(fragment.to_owned())),
+            None => (dest, None),
+        };
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() || path.starts_with('/') || path.starts_with('\\') || has_scheme(path) {
+            return None;
+        }
+        let decoded = percent_decode_str(path).decode_utf8().ok()?;
+        let base = if from_dir.is_empty() {
+            CONTENT_DIR.to_owned()
+        } else {
+            format!("{CONTENT_DIR}/{from_dir}")
+        };
+        let joined = normalize(&base, &decoded)?;
+        let target = match joined.strip_prefix("content/") {
+            Some(rel) => {
+                if let Some(&i) = self.articles.get(rel) {
+                    Target::Article(i)
+                } else if self.assets.contains(rel) {
+                    Target::Asset(rel.to_owned())
+                } else {
+                    Target::Other(joined)
+                }
+            }
+            None => Target::Other(joined),
+        };
+        Some(Resolved { target, fragment })
+    }
+}
+
+/// `mailto:`, `https:`, `data:` and friends; a Windows drive letter is not
+/// a scheme worth caring about here.
+fn has_scheme(link: &str) -> bool {
+    match link.find(':') {
+        Some(colon) => {
+            let scheme = &link[..colon];
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                && !scheme.contains('/')
+        }
+        None => false,
+    }
+}
+
+/// Joins `rel` to the folder `base` (both `/`-separated, relative to the site
+/// root) and removes `.` and `..`. `None` if it leaves the root.
+pub fn normalize(base: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for part in rel.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn collect_terms(
+    content: &Content,
+    names: impl Fn(&crate::content::Article) -> &Vec<String>,
+) -> Vec<Term> {
+    // Terms are matched without regard to case; the first spelling wins.
+    let mut by_key: BTreeMap<String, (String, Vec<usize>)> = BTreeMap::new();
+    for (i, article) in content.articles.iter().enumerate() {
+        for name in names(article) {
+            let (_, articles) = by_key
+                .entry(name.to_lowercase())
+                .or_insert_with(|| (name.clone(), Vec::new()));
+            if articles.last() != Some(&i) {
+                articles.push(i);
+            }
+        }
+    }
+    let mut ids = crate::slug::UniqueIds::default();
+    let mut terms: Vec<Term> = by_key
+        .into_values()
+        .map(|(name, articles)| Term {
+            slug: ids.claim(&slugify(&name, "term")),
+            name,
+            articles,
+        })
+        .collect();
+    terms.sort_by(|a, b| a.slug.cmp(&b.slug));
+    terms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizing() {
+        assert_eq!(
+            normalize("content", "../snippets/a.rs").as_deref(),
+            Some("snippets/a.rs")
+        );
+        assert_eq!(
+            normalize("content/x", "./y/../z.png").as_deref(),
+            Some("content/x/z.png")
+        );
+        assert_eq!(normalize("content", "../../etc/passwd"), None);
+    }
+
+    #[test]
+    fn schemes() {
+        assert!(has_scheme("https://x"));
+        assert!(has_scheme("mailto:a@b"));
+        assert!(!has_scheme("images/a.png"));
+        assert!(!has_scheme("a/b:c"));
+    }
+}

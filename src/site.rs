@@ -1,0 +1,417 @@
+//! The pipeline: config, content, routes, snippets, render, templates,
+//! output. [`build_site`] runs it and returns what happened.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{Config, base_path_of};
+use crate::content::{Article, Content, load_content};
+use crate::error::{Error, Errors, Warning};
+use crate::front_matter::Date;
+use crate::highlight::Highlighter;
+use crate::output::Staging;
+use crate::render::{RenderContext, RenderedArticle, TocEntry, render_article};
+use crate::route::{Routes, Term};
+use crate::template::Templates;
+
+/// What to build, from the command line.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The site root: the folder holding `content/`.
+    pub root: PathBuf,
+    /// Where the site goes; `<root>/public` if not given.
+    pub output: Option<PathBuf>,
+    /// Publish articles marked `draft: true`.
+    pub drafts: bool,
+    /// Overrides `base_url` from `kiln.toml`.
+    pub base_url: Option<String>,
+}
+
+/// What a successful build did.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub articles: usize,
+    pub pages: usize,
+    pub assets: usize,
+    pub output: PathBuf,
+    pub elapsed: Duration,
+}
+
+/// The outcome of a build: warnings are worth showing either way.
+#[derive(Debug)]
+pub struct Build {
+    pub warnings: Vec<Warning>,
+    pub result: Result<Summary, Errors>,
+}
+
+/// Builds the site. On any error the output folder is left as it was.
+pub fn build_site(options: &BuildOptions) -> Build {
+    let started = Instant::now();
+    let mut warnings = Vec::new();
+    let result =
+        run_build(options, &mut warnings).map(|(articles, pages, assets, output)| Summary {
+            articles,
+            pages,
+            assets,
+            output,
+            elapsed: started.elapsed(),
+        });
+    Build { warnings, result }
+}
+
+fn run_build(
+    options: &BuildOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<(usize, usize, usize, PathBuf), Errors> {
+    let root = &options.root;
+    let mut config = Config::load(root)?;
+    if let Some(base_url) = &options.base_url {
+        if base_path_of(base_url).is_none() {
+            return Err(Error::Other {
+                message: format!(
+                    "`--base-url` is `{base_url}`; expected an absolute URL such as `https://example.org/kb/` or a path such as `/kb/`"
+                ),
+            }
+            .into());
+        }
+        config.base_url = base_url.clone();
+    }
+    let output = options
+        .output
+        .clone()
+        .unwrap_or_else(|| root.join("public"));
+
+    // Independent stages whose errors are all worth reporting together.
+    let (content, templates) = rayon::join(
+        || load_content(root, options.drafts),
+        || Templates::load(root),
+    );
+    let highlighter = Highlighter::new(&config.highlight);
+    let mut errors = Vec::new();
+    let content = content.map_err(|e| errors.extend(e.0)).ok();
+    let templates = templates.map_err(|e| errors.extend(e.0)).ok();
+    let highlighter = highlighter.map_err(|e| errors.push(e)).ok();
+    let (Some(mut content), Some(templates), Some(highlighter)) = (content, templates, highlighter)
+    else {
+        return Err(Errors(errors));
+    };
+    warnings.append(&mut content.warnings);
+    let routes = Routes::new(&config.base_path(), &content)?;
+
+    let cx = RenderContext {
+        routes: &routes,
+        highlighter: &highlighter,
+        markdown: &config.markdown,
+    };
+    let site = SiteValues::new(&config, routes.base_path());
+    let staging = Staging::new(&output)?;
+
+    // Each article page is rendered and written in parallel; what the list
+    // pages need of it comes back.
+    let results: Vec<Result<ArticleValues, Error>> = content
+        .articles
+        .par_iter()
+        .enumerate()
+        .map(|(i, article)| {
+            let rendered = render_article(article, &cx);
+            let values = ArticleValues::new(i, article, rendered, &routes);
+            let html = templates.render(
+                "article.html",
+                &ArticlePage {
+                    site: &site,
+                    article: &values,
+                },
+            )?;
+            staging.write(&format!("{}/index.html", article.slug), html.as_bytes())?;
+            Ok(values.without_body())
+        })
+        .collect();
+    let mut summaries = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(summary) => summaries.push(summary),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Errors(errors));
+    }
+
+    let mut pages = summaries.len();
+    let newest_first = newest_first(&content, &summaries);
+    let pick = |indexes: &[usize]| -> Vec<&ArticleValues> {
+        newest_first
+            .iter()
+            .copied()
+            .filter(|i| indexes.contains(i))
+            .map(|i| &summaries[i])
+            .collect()
+    };
+    let all: Vec<&ArticleValues> = newest_first.iter().map(|&i| &summaries[i]).collect();
+    staging.write(
+        "index.html",
+        templates
+            .render(
+                "index.html",
+                &ListPage {
+                    site: &site,
+                    articles: &all,
+                },
+            )?
+            .as_bytes(),
+    )?;
+    pages += 1;
+
+    let tags: Vec<TermValues> = routes
+        .tags
+        .iter()
+        .map(|t| TermValues::new(t, routes.url(&format!("tags/{}/", t.slug))))
+        .collect();
+    staging.write(
+        "tags/index.html",
+        templates
+            .render(
+                "tags.html",
+                &TagsPage {
+                    site: &site,
+                    tags: &tags,
+                },
+            )?
+            .as_bytes(),
+    )?;
+    pages += 1;
+    let term_pages: Vec<Result<(), Error>> = routes
+        .tags
+        .par_iter()
+        .zip(&tags)
+        .map(|(term, values)| {
+            let html = templates.render(
+                "tag.html",
+                &TermPage {
+                    site: &site,
+                    tag: Some(values),
+                    author: None,
+                    articles: &pick(&term.articles),
+                },
+            )?;
+            staging.write(&format!("tags/{}/index.html", term.slug), html.as_bytes())
+        })
+        .chain(routes.authors.par_iter().map(|term| {
+            let values = TermValues::new(term, routes.url(&format!("authors/{}/", term.slug)));
+            let html = templates.render(
+                "author.html",
+                &TermPage {
+                    site: &site,
+                    tag: None,
+                    author: Some(&values),
+                    articles: &pick(&term.articles),
+                },
+            )?;
+            staging.write(
+                &format!("authors/{}/index.html", term.slug),
+                html.as_bytes(),
+            )
+        }))
+        .collect();
+    pages += term_pages.len();
+    errors.extend(term_pages.into_iter().filter_map(Result::err));
+
+    for asset in &content.assets {
+        if let Err(e) = staging.copy(&asset.rel, &asset.source) {
+            errors.push(e);
+        }
+    }
+    staging.write("static/style.css", templates.style.as_bytes())?;
+    staging.write("static/highlight.css", highlighter.css().as_bytes())?;
+    if !errors.is_empty() {
+        return Err(Errors(errors));
+    }
+    staging.commit()?;
+    Ok((content.articles.len(), pages, content.assets.len(), output))
+}
+
+/// Article indexes, newest `created_at` first; undated ones last by title.
+fn newest_first(content: &Content, summaries: &[ArticleValues]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..summaries.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (fa, fb) = (&content.articles[a].front, &content.articles[b].front);
+        fb.created_at
+            .cmp(&fa.created_at)
+            .then_with(|| fa.title.cmp(&fb.title))
+            .then_with(|| content.articles[a].rel.cmp(&content.articles[b].rel))
+    });
+    order
+}
+
+/// `site` in every template.
+#[derive(Debug, Serialize)]
+struct SiteValues {
+    title: String,
+    description: String,
+    base_url: String,
+    base_path: String,
+    language: String,
+}
+
+impl SiteValues {
+    fn new(config: &Config, base_path: &str) -> SiteValues {
+        SiteValues {
+            title: config.title.clone(),
+            description: config.description.clone(),
+            base_url: config.base_url.clone(),
+            base_path: base_path.to_owned(),
+            language: config.language.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct NameUrl {
+    name: String,
+    url: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DateValues {
+    /// RFC 3339, for `<time datetime>`.
+    iso: String,
+    /// `2023-03-13`.
+    ymd: String,
+    /// `13 March 2023`.
+    human: String,
+}
+
+impl DateValues {
+    fn new(date: &Date) -> DateValues {
+        DateValues {
+            iso: date.rfc3339(),
+            ymd: date.ymd(),
+            human: date.human(),
+        }
+    }
+}
+
+/// `article` in `article.html`, and each item of `articles` in list pages
+/// (without `body` and `toc`).
+#[derive(Debug, Serialize)]
+struct ArticleValues {
+    title: String,
+    url: String,
+    slug: String,
+    source: String,
+    authors: Vec<NameUrl>,
+    tags: Vec<NameUrl>,
+    created: Option<DateValues>,
+    updated: Option<DateValues>,
+    tldr: Option<String>,
+    /// The tldr as plain text, for `<meta name="description">`.
+    description: String,
+    thumbnail: Option<String>,
+    body: String,
+    toc: Vec<TocEntry>,
+    toc_html: String,
+    toc_in_body: bool,
+    extra: std::collections::BTreeMap<String, serde_yaml::Value>,
+}
+
+impl ArticleValues {
+    fn new(index: usize, article: &Article, rendered: RenderedArticle, routes: &Routes) -> Self {
+        let front = &article.front;
+        let names = |names: &[String], url: &dyn Fn(&str) -> Option<String>| {
+            names
+                .iter()
+                .map(|name| NameUrl {
+                    name: name.clone(),
+                    url: url(name).unwrap_or_default(),
+                })
+                .collect()
+        };
+        ArticleValues {
+            title: front.title.clone(),
+            url: routes.article_url(index),
+            slug: article.slug.clone(),
+            source: article.rel.clone(),
+            authors: names(&front.authors, &|n| routes.author_url(n)),
+            tags: names(&front.tags, &|n| routes.tag_url(n)),
+            created: front.created_at.as_ref().map(DateValues::new),
+            updated: front.updated_at.as_ref().map(DateValues::new),
+            description: front
+                .tldr
+                .as_deref()
+                .map(|t| {
+                    t.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .replace('`', "")
+                })
+                .unwrap_or_default(),
+            tldr: rendered.tldr,
+            thumbnail: rendered.thumbnail,
+            body: rendered.body,
+            toc: rendered.toc,
+            toc_html: rendered.toc_html,
+            toc_in_body: rendered.toc_in_body,
+            extra: front.extra.clone(),
+        }
+    }
+
+    fn without_body(self) -> Self {
+        ArticleValues {
+            body: String::new(),
+            toc: Vec::new(),
+            toc_html: String::new(),
+            ..self
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct TermValues {
+    name: String,
+    url: String,
+    count: usize,
+}
+
+impl TermValues {
+    fn new(term: &Term, url: String) -> TermValues {
+        TermValues {
+            name: term.name.clone(),
+            url,
+            count: term.articles.len(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ArticlePage<'a> {
+    site: &'a SiteValues,
+    article: &'a ArticleValues,
+}
+
+#[derive(Serialize)]
+struct ListPage<'a> {
+    site: &'a SiteValues,
+    articles: &'a [&'a ArticleValues],
+}
+
+#[derive(Serialize)]
+struct TagsPage<'a> {
+    site: &'a SiteValues,
+    tags: &'a [TermValues],
+}
+
+#[derive(Serialize)]
+struct TermPage<'a> {
+    site: &'a SiteValues,
+    tag: Option<&'a TermValues>,
+    author: Option<&'a TermValues>,
+    articles: &'a [&'a ArticleValues],
+}
+
+/// The default output folder of a site root.
+pub fn default_output(root: &Path) -> PathBuf {
+    root.join("public")
+}

@@ -1,0 +1,145 @@
+//! Tera page templates. kiln's defaults (the repo's own `templates/`) are
+//! built into the binary; a site overrides any of them by keeping a file of
+//! the same name in its `templates/` folder.
+
+use std::path::Path;
+
+use serde::Serialize;
+use tera::{Context, Tera};
+use walkdir::WalkDir;
+
+use crate::error::{Error, Errors};
+
+/// The folder under the site root that holds templates.
+pub const TEMPLATE_DIR: &str = "templates";
+
+/// kiln's own templates, by name.
+const DEFAULTS: [(&str, &str); 7] = [
+    ("base.html", include_str!("../templates/base.html")),
+    ("article.html", include_str!("../templates/article.html")),
+    (
+        "article_list.html",
+        include_str!("../templates/article_list.html"),
+    ),
+    ("index.html", include_str!("../templates/index.html")),
+    ("tag.html", include_str!("../templates/tag.html")),
+    ("tags.html", include_str!("../templates/tags.html")),
+    ("author.html", include_str!("../templates/author.html")),
+];
+
+const DEFAULT_STYLE: &str = include_str!("../templates/style.css");
+
+/// The loaded templates and the stylesheet.
+#[derive(Debug)]
+pub struct Templates {
+    tera: Tera,
+    /// `templates/style.css`, or kiln's own.
+    pub style: String,
+}
+
+impl Templates {
+    /// Loads kiln's defaults, then every `*.html` under `<root>/templates`.
+    /// Every broken template is reported.
+    pub fn load(root: &Path) -> Result<Templates, Errors> {
+        let dir = root.join(TEMPLATE_DIR);
+        let mut sources: Vec<(String, String)> = DEFAULTS
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect();
+        let mut errors = Vec::new();
+        let mut style = DEFAULT_STYLE.to_owned();
+        if dir.is_dir() {
+            for entry in WalkDir::new(&dir).sort_by_file_name() {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        errors.push(Error::Read {
+                            path: e.path().unwrap_or(&dir).to_owned(),
+                            source: e.into(),
+                        });
+                        continue;
+                    }
+                };
+                let path = entry.path();
+                let is_html = path.extension().is_some_and(|e| e == "html");
+                let is_style = path == dir.join("style.css");
+                if !entry.file_type().is_file() || !(is_html || is_style) {
+                    continue;
+                }
+                let text = match std::fs::read_to_string(path) {
+                    Ok(text) => text,
+                    Err(source) => {
+                        errors.push(Error::Read {
+                            path: path.to_owned(),
+                            source,
+                        });
+                        continue;
+                    }
+                };
+                if is_style {
+                    style = text;
+                    continue;
+                }
+                let name = path
+                    .strip_prefix(&dir)
+                    .unwrap_or(path)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                match sources.iter_mut().find(|(n, _)| *n == name) {
+                    Some(slot) => slot.1 = text,
+                    None => sources.push((name, text)),
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Errors(errors));
+        }
+        let mut tera = Tera::new();
+        // Parse one by one first so that every broken template is named.
+        for (name, text) in &sources {
+            let mut alone = Tera::new();
+            if let Err(e) = alone.add_raw_template(name, text) {
+                if matches!(e.kind(), tera::ErrorKind::SyntaxError(_)) {
+                    errors.push(template_error(name, &e, &dir));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Errors(errors));
+        }
+        tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+            .map_err(|e| template_error("(all)", &e, &dir))?;
+        Ok(Templates { tera, style })
+    }
+
+    /// Renders the template `name` with a context made of `values`.
+    pub fn render<T: Serialize>(&self, name: &str, values: &T) -> Result<String, Error> {
+        let context = Context::from_serialize(values).map_err(|e| Error::Template {
+            name: name.to_owned(),
+            message: e.to_string(),
+        })?;
+        self.tera
+            .render(name, &context)
+            .map_err(|e| template_error(name, &e, Path::new(TEMPLATE_DIR)))
+    }
+}
+
+fn template_error(name: &str, e: &tera::Error, dir: &Path) -> Error {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        message.push_str(&format!("\n  caused by: {cause}"));
+        source = cause.source();
+    }
+    let shown = if dir.join(name).is_file() {
+        dir.join(name).display().to_string()
+    } else {
+        name.to_owned()
+    };
+    Error::Template {
+        name: shown,
+        message: message.trim_start_matches("error: ").to_owned(),
+    }
+}
