@@ -83,6 +83,9 @@ impl Document {
             events.push(event.into_static());
             lines.push(u32::try_from(line).unwrap_or(u32::MAX));
         }
+        // Every article's events stay in memory until rendering: keep no slack.
+        events.shrink_to_fit();
+        lines.shrink_to_fit();
         Document { events, lines }
     }
 }

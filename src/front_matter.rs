@@ -99,7 +99,11 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
     };
     let value: serde_yaml::Value = serde_yaml::from_str(&yaml).map_err(|e| {
         let (line, column) = locate(&e);
-        fail(line, column, yaml_message(&e))
+        let mut message = yaml_message(&e);
+        if let Some(hint) = quoting_hint(&yaml, line) {
+            message.push_str(&hint);
+        }
+        fail(line, column, message)
     })?;
     let mapping = match value {
         serde_yaml::Value::Mapping(mapping) => mapping,
@@ -227,11 +231,44 @@ fn field<T: serde::de::DeserializeOwned>(
 
 /// serde_yaml appends " at line N column M"; the position is reported apart.
 fn yaml_message(e: &serde_yaml::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(i) if e.location().is_some() => text[..i].to_owned(),
-        _ => text,
+    let mut text = e.to_string();
+    // Positions inside the YAML block are not file positions; drop them.
+    while let Some(start) = text.find(" at line ") {
+        let rest = &text[start + " at line ".len()..];
+        let Some(col) = rest.find(" column ") else {
+            break;
+        };
+        let digits = rest[col + " column ".len()..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len() - col - " column ".len());
+        let end = start + " at line ".len() + col + " column ".len() + digits;
+        text.replace_range(start..end, "");
     }
+    text
+}
+
+/// Most YAML errors in front matter are text that YAML reads as syntax:
+/// `tldr: **bold**` or `title: a: b`. Suggest quotes when the failing line (or
+/// the one before) holds such a value.
+fn quoting_hint(yaml: &str, file_line: usize) -> Option<String> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let candidates = [file_line.checked_sub(2), file_line.checked_sub(3)];
+    candidates.into_iter().flatten().find_map(|i| {
+        let line = lines.get(i)?;
+        let (key, value) = line.split_once(':')?;
+        let value = value.trim();
+        let simple_key = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        let unquoted = !value.is_empty() && !value.starts_with(['"', '\'', '[', '{', '|', '>']);
+        (simple_key && unquoted).then(|| {
+            format!(
+                "; if `{key}` is meant as text, put it in quotes: `{key}: \"{}\"`",
+                value.replace('"', "\\\"")
+            )
+        })
+    })
 }
 
 /// The 1-based file line of a top-level field in the YAML block.

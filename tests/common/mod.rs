@@ -1,0 +1,159 @@
+//! Fixture sites in temp dirs, driven through the real `kiln` binary.
+#![allow(dead_code)] // Each test binary uses a different part of this module.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use scraper::{Html, Selector};
+
+pub struct Site {
+    dir: tempfile::TempDir,
+}
+
+/// What one run of `kiln` did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Run {
+        assert_eq!(
+            self.code, 0,
+            "kiln failed:\n{}\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_failed(&self) -> &Run {
+        assert_eq!(
+            self.code, 1,
+            "kiln should have failed with 1:\n{}\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A minimal valid article.
+pub fn article(title: &str, body: &str) -> String {
+    format!(
+        "---\ntitle: {title}\nauthors: [tester]\ntags: [testing]\ncreated_at: 2024-01-02\n---\n{body}"
+    )
+}
+
+impl Site {
+    pub fn new() -> Site {
+        let site = Site {
+            dir: tempfile::tempdir().expect("a temp dir"),
+        };
+        fs::create_dir_all(site.path("content")).unwrap();
+        site
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn file(&self, rel: &str, text: impl AsRef<[u8]>) -> &Site {
+        let path = self.path(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+        self
+    }
+
+    /// Runs `kiln <args>` in the site root.
+    pub fn kiln(&self, args: &[&str]) -> Run {
+        kiln_in(self.root(), args)
+    }
+
+    /// `kiln build`, which must succeed.
+    pub fn build(&self) -> Run {
+        let run = self.kiln(&["build"]);
+        run.assert_ok();
+        run
+    }
+
+    /// A page of `public/`, parsed.
+    pub fn page(&self, rel: &str) -> Page {
+        let path = self.path("public").join(rel);
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Page(Html::parse_document(&text))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+}
+
+pub fn kiln_in(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUSTC_WRAPPER")
+        .output()
+        .expect("kiln runs");
+    Run::from(output)
+}
+
+pub struct Page(pub Html);
+
+impl Page {
+    pub fn select(&self, css: &str) -> Vec<scraper::ElementRef<'_>> {
+        let selector = Selector::parse(css).unwrap_or_else(|e| panic!("bad selector {css}: {e}"));
+        self.0.select(&selector).collect()
+    }
+
+    pub fn one(&self, css: &str) -> scraper::ElementRef<'_> {
+        let found = self.select(css);
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one `{css}`, found {}",
+            found.len()
+        );
+        found[0]
+    }
+
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        self.select(css).iter().map(|e| text(e)).collect()
+    }
+
+    pub fn attrs(&self, css: &str, attr: &str) -> Vec<String> {
+        self.select(css)
+            .iter()
+            .filter_map(|e| e.value().attr(attr).map(str::to_owned))
+            .collect()
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.attrs("[id]", "id")
+    }
+}
+
+/// An element's text with whitespace collapsed.
+pub fn text(element: &scraper::ElementRef<'_>) -> String {
+    element
+        .text()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,201 @@
+//! Every bad input gets a clear message naming the file and line, exit code
+//! 1, and leaves the last good `public/` as it was.
+
+mod common;
+
+use common::{Run, Site};
+
+fn snapshot(site: &Site) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = walkdir(site.path("public"));
+    files.sort();
+    files
+}
+
+fn walkdir(dir: std::path::PathBuf) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walkdir(path));
+        } else {
+            out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+/// Builds a good site, breaks it with `file`, builds again, and checks that
+/// the build failed and `public/` did not change.
+fn broken(rel: &str, text: &str) -> (Site, Run) {
+    let site = Site::new();
+    site.file("content/good.md", "---\ntitle: Good\n---\nfine\n");
+    site.build();
+    let before = snapshot(&site);
+    site.file(rel, text);
+    let run = site.kiln(&["build"]);
+    run.assert_failed();
+    assert_eq!(
+        snapshot(&site),
+        before,
+        "public/ changed after a failed build"
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    (site, run)
+}
+
+#[track_caller]
+fn assert_says(run: &Run, expected: &str) {
+    assert!(
+        run.stderr.contains(expected),
+        "expected {expected:?} in:\n{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn broken_yaml_names_file_line_and_column() {
+    let (_, run) = broken(
+        "content/bad.md",
+        "---\ntitle: Bad\ntags: [a, b\nauthors: x\n---\nbody\n",
+    );
+    assert_says(&run, "error: content/bad.md:4:");
+    assert_says(&run, "the build failed with 1 error");
+}
+
+#[test]
+fn missing_closing_fence() {
+    let (_, run) = broken(
+        "content/bad.md",
+        "---\ntitle: Bad\n\nbody without a fence\n",
+    );
+    assert_says(
+        &run,
+        "error: content/bad.md:1:1: the front matter opened by this `---` is never closed",
+    );
+}
+
+#[test]
+fn no_front_matter_at_all() {
+    let (_, run) = broken("content/bad.md", "# Just markdown\n");
+    assert_says(&run, "error: content/bad.md:1:1: expected front matter");
+}
+
+#[test]
+fn missing_title() {
+    let (_, run) = broken("content/bad.md", "---\nauthors: [a]\n---\nbody\n");
+    assert_says(&run, "error: content/bad.md:3:1: missing field `title`");
+}
+
+#[test]
+fn invalid_field_types() {
+    let (_, run) = broken(
+        "content/bad.md",
+        "---\ntitle: Bad\ncreated_at: last tuesday\n---\n",
+    );
+    assert_says(
+        &run,
+        "error: content/bad.md:3:13: `created_at`: `last tuesday` is not a date",
+    );
+    let (_, run) = broken("content/bad.md", "---\ntitle: Bad\ntags: {a: 1}\n---\n");
+    assert_says(
+        &run,
+        "error: content/bad.md:3:7: `tags`: invalid type: map, expected a list of names",
+    );
+    let (_, run) = broken("content/bad.md", "---\ntitle: [x]\n---\n");
+    assert_says(
+        &run,
+        "error: content/bad.md:2:8: `title`: invalid type: sequence, expected a string",
+    );
+    let (_, run) = broken("content/bad.md", "---\ntitle: X\ndraft: maybe\n---\n");
+    assert_says(
+        &run,
+        "error: content/bad.md:3:8: `draft`: invalid type: string \"maybe\", expected a boolean",
+    );
+}
+
+#[test]
+fn every_broken_article_is_reported_at_once() {
+    let site = Site::new();
+    site.file("content/a.md", "---\ntitle: [\n---\n")
+        .file("content/b.md", "no front matter\n")
+        .file(
+            "content/c.md",
+            "---\ntitle: C\nupdated_at: 2023-13-01\n---\n",
+        )
+        .file("content/ok.md", "---\ntitle: OK\n---\n");
+    let run = site.kiln(&["build"]);
+    run.assert_failed();
+    assert_says(&run, "content/a.md:");
+    assert_says(&run, "content/b.md:1:1:");
+    assert_says(&run, "content/c.md:3:13:");
+    assert_says(&run, "the build failed with 3 errors");
+    assert!(!site.exists("public"));
+}
+
+#[test]
+fn not_utf8() {
+    let (_, run) = broken("content/bad.md", "---\ntitle: \u{0}\n---\n");
+    assert!(run.code == 1);
+    let site = Site::new();
+    site.file("content/latin1.md", b"---\ntitle: caf\xe9\n---\n");
+    let run = site.kiln(&["build"]);
+    run.assert_failed();
+    assert_says(
+        &run,
+        "content/latin1.md: `the file's text` is not valid UTF-8",
+    );
+}
+
+#[test]
+fn two_articles_at_one_url() {
+    let (_, run) = broken("content/other.md", "---\ntitle: Other\nslug: good\n---\n");
+    assert_says(
+        &run,
+        "content/other.md: the page URL `/good/` is also produced by",
+    );
+}
+
+#[test]
+fn template_syntax_error_names_template_and_line() {
+    let (_, run) = broken(
+        "templates/article.html",
+        "{% extends \"base.html\" %}\n{% block content %}\n{{ article.title \n{% endblock content %}",
+    );
+    assert_says(&run, "error: template `");
+    assert_says(&run, "templates/article.html");
+    assert_says(&run, "--> article.html:4:1");
+}
+
+#[test]
+fn template_render_error_names_template_and_line() {
+    let (_, run) = broken(
+        "templates/article.html",
+        "{% extends \"base.html\" %}\n{% block content %}\n{{ no_such_value }}\n{% endblock content %}",
+    );
+    assert_says(&run, "Variable `no_such_value` is not defined");
+    assert_says(&run, "article.html:3:");
+}
+
+#[test]
+fn bad_config() {
+    let (_, run) = broken("kiln.toml", "title = \"x\"\nbase_url = \"example.org\"\n");
+    assert_says(&run, "error: kiln.toml: `base_url` is `example.org`");
+    let (_, run) = broken(
+        "kiln.toml",
+        "title = \"x\"\n[highlight]\nlight_theme = \"Nope\"\n",
+    );
+    assert_says(
+        &run,
+        "`highlight.light_theme` is `Nope`, which is not a known theme",
+    );
+    let (_, run) = broken("kiln.toml", "titel = \"x\"\n");
+    assert_says(&run, "kiln.toml:1:1: unknown field `titel`");
+}
+
+#[test]
+fn no_content_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = common::kiln_in(dir.path(), &["build"]);
+    run.assert_failed();
+    assert_says(&run, "no `content` folder");
+}
