@@ -14,4 +14,5 @@ pub mod render;
 pub mod route;
 pub mod site;
 pub mod slug;
+pub mod snippet;
 pub mod template;

@@ -29,7 +29,14 @@ enum Command {
         drafts: bool,
         /// Serve the site from this URL or path instead of `base_url`.
         #[arg(long)]
-        base_url: Option<PathBuf>,
+        base_url: Option<String>,
+        /// Compile and run every snippet again, ignoring the cache.
+        #[arg(long)]
+        fresh: bool,
+        /// Rewrite the golden `snippets/NAME.stdout` files with what the
+        /// snippets print now.
+        #[arg(long)]
+        bless: bool,
     },
 }
 
@@ -41,6 +48,8 @@ fn main() -> ExitCode {
             output,
             drafts,
             base_url,
+            fresh,
+            bless,
         } => {
             let root = if root.as_os_str() == "." {
                 PathBuf::new()
@@ -51,13 +60,27 @@ fn main() -> ExitCode {
                 root: root.clone(),
                 output,
                 drafts,
-                base_url: base_url.map(|b| b.to_string_lossy().into_owned()),
+                base_url,
+                fresh,
+                bless,
             });
             for warning in &build.warnings {
                 eprintln!("warning: {warning}");
             }
             match build.result {
                 Ok(summary) => {
+                    let s = &summary.snippets;
+                    if s.snippets > 0 {
+                        println!(
+                            "snippets: {} ({} cached), compiled in {} rustc invocation{}, {} failed, {:.2?}",
+                            s.snippets,
+                            s.cached,
+                            s.rustc_invocations,
+                            plural(s.rustc_invocations),
+                            s.failed,
+                            s.elapsed
+                        );
+                    }
                     println!(
                         "built {} article{}, {} page{} and {} file{} into `{}` in {:.2?}",
                         summary.articles,

@@ -12,6 +12,7 @@ use crate::content::{Article, Document};
 use crate::highlight::{Highlighter, escape_html};
 use crate::route::{Routes, Target};
 use crate::slug::{UniqueIds, slugify};
+use crate::snippet::{Compile, Embed, Exit, Mode, Origin, SnippetRuns, Stream};
 
 /// What a page template needs of an article's Markdown.
 #[derive(Debug, Clone, Serialize)]
@@ -45,16 +46,18 @@ pub struct RenderContext<'a> {
     pub routes: &'a Routes,
     pub highlighter: &'a Highlighter,
     pub markdown: &'a MarkdownConfig,
+    pub snippets: &'a SnippetRuns,
 }
 
-/// Renders one article.
-pub fn render_article(article: &Article, cx: &RenderContext<'_>) -> RenderedArticle {
+/// Renders one article; `index` is its place in `Content::articles`.
+pub fn render_article(index: usize, article: &Article, cx: &RenderContext<'_>) -> RenderedArticle {
     let from_dir = article.rel_dir();
     let mut ids = UniqueIds::default();
-    let (body, toc, toc_in_body) = render_document(&article.document, from_dir, cx, &mut ids, true);
+    let (body, toc, toc_in_body) =
+        render_document(&article.document, from_dir, cx, &mut ids, Some(index));
     let tldr = article.front.tldr.as_deref().map(|tldr| {
         let doc = Document::parse(tldr, 1);
-        render_document(&doc, from_dir, cx, &mut ids, false).0
+        render_document(&doc, from_dir, cx, &mut ids, None).0
     });
     let thumbnail = article
         .front
@@ -85,8 +88,9 @@ fn render_document(
     from_dir: &str,
     cx: &RenderContext<'_>,
     ids: &mut UniqueIds,
-    with_toc: bool,
+    article: Option<usize>,
 ) -> (String, Vec<TocEntry>, bool) {
+    let with_toc = article.is_some();
     let events = &doc.events;
     let headings = collect_headings(events, ids);
     let toc_range = cx.markdown.toc_min_level..=cx.markdown.toc_max_level;
@@ -102,6 +106,11 @@ fn render_document(
     let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len());
     let mut i = 0;
     while i < events.len() {
+        if let Some(embed) = article.and_then(|a| cx.snippets.get(a, i)) {
+            out.push(Event::Html(snippet_html(embed, cx.highlighter).into()));
+            i = find_end(events, i) + 1;
+            continue;
+        }
         match &events[i] {
             Event::Start(Tag::Heading { classes, attrs, .. }) => {
                 if let Some(h) = heading_at.get(&i) {
@@ -370,6 +379,101 @@ fn code_block_html(lang: &str, inner: &str) -> String {
             "<pre class=\"code\" tabindex=\"0\" data-lang=\"{lang}\"><code class=\"language-{lang}\">{inner}</code></pre>\n"
         )
     }
+}
+
+/// A snippet's source and what it did when the site was built.
+fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
+    let snippet = &embed.snippet;
+    let run = &embed.run;
+    let options = &snippet.options;
+    let mut html = String::from("<figure class=\"snippet\">\n");
+    let label = match &snippet.origin {
+        Origin::Linked { path } => path.rsplit('/').next().unwrap_or(path).to_owned(),
+        Origin::Inline => "Rust".to_owned(),
+    };
+    let mut flags = Vec::new();
+    match options.mode {
+        Mode::NoRun => flags.push("no_run"),
+        Mode::CompileFail => flags.push("compile_fail"),
+        Mode::Ignore => flags.push("ignore"),
+        Mode::Run => {}
+    }
+    if options.should_panic {
+        flags.push("should_panic");
+    }
+    html.push_str(&format!(
+        "<figcaption class=\"snippet-title\"><span>{}</span><span>{}</span></figcaption>\n",
+        escape_html(&label),
+        escape_html(&flags.join(", "))
+    ));
+    html.push_str(&code_block_html(
+        "rust",
+        &highlighter.highlight("rust", &snippet.display),
+    ));
+    let (status_class, status) = match (&run.compile, &run.execution) {
+        (Compile::Skipped, _) => ("", "not compiled (ignore)".to_owned()),
+        (Compile::Failed(diagnostics), _) => {
+            html.push_str(&format!(
+                "<div class=\"snippet-output\"><pre tabindex=\"0\"><samp class=\"diagnostic\">{}</samp></pre></div>\n",
+                ansi_html(diagnostics)
+            ));
+            if options.mode == Mode::CompileFail {
+                ("ok", "rustc rejects it, as expected".to_owned())
+            } else {
+                ("fail", "does not compile".to_owned())
+            }
+        }
+        (Compile::Succeeded, None) if options.mode == Mode::CompileFail => {
+            ("fail", "compiled, but it should not".to_owned())
+        }
+        (Compile::Succeeded, None) => ("ok", "compiles (not run)".to_owned()),
+        (Compile::Succeeded, Some(execution)) => {
+            let mut output = String::new();
+            for chunk in &execution.output {
+                let text = ansi_html(&chunk.text);
+                match chunk.stream {
+                    Stream::Stdout => output.push_str(&text),
+                    Stream::Stderr => {
+                        output.push_str(&format!("<span class=\"stderr\">{text}</span>"))
+                    }
+                }
+            }
+            if execution.truncated {
+                output.push_str("<span class=\"truncated\">\n… output truncated</span>");
+            }
+            if output.is_empty() {
+                output.push_str("<span class=\"truncated\">(no output)</span>");
+            }
+            html.push_str(&format!(
+                "<div class=\"snippet-output\"><pre tabindex=\"0\" aria-label=\"Output\"><samp>{output}</samp></pre></div>\n"
+            ));
+            let expected_panic = options.should_panic;
+            let (class, text) = match &execution.exit {
+                Exit::Code(0) if !expected_panic => ("ok", "exit status 0".to_owned()),
+                Exit::Code(101) if expected_panic => ("ok", "panicked, as expected".to_owned()),
+                Exit::Code(code) => ("fail", format!("exit status {code}")),
+                Exit::Signal(signal) => ("fail", format!("killed by signal {signal}")),
+                Exit::TimedOut => ("fail", "stopped at the timeout".to_owned()),
+                Exit::Error(e) => ("fail", e.clone()),
+            };
+            (class, format!("{text} · ran in {} ms", execution.millis))
+        }
+    };
+    html.push_str(&format!(
+        "<p class=\"snippet-status\"><span class=\"{status_class}\">{}</span></p>\n</figure>\n",
+        escape_html(&status)
+    ));
+    html
+}
+
+/// Program output as HTML: escaped, with ANSI colours as spans (or
+/// stripped where they cannot be read).
+fn ansi_html(text: &str) -> String {
+    if !text.contains('\x1b') {
+        return escape_html(text);
+    }
+    ansi_to_html::convert(text)
+        .unwrap_or_else(|_| escape_html(&strip_ansi_escapes::strip_str(text)))
 }
 
 /// A relative link to an article or a file in `content/` becomes its URL on

@@ -15,6 +15,7 @@ use crate::highlight::Highlighter;
 use crate::output::Staging;
 use crate::render::{RenderContext, RenderedArticle, TocEntry, render_article};
 use crate::route::{Routes, Term};
+use crate::snippet::{RunOptions, SnippetStats, collect_snippets, run_snippets};
 use crate::template::Templates;
 
 /// What to build, from the command line.
@@ -28,6 +29,10 @@ pub struct BuildOptions {
     pub drafts: bool,
     /// Overrides `base_url` from `kiln.toml`.
     pub base_url: Option<String>,
+    /// Ignore cached snippet runs.
+    pub fresh: bool,
+    /// Rewrite golden snippet output instead of comparing with it.
+    pub bless: bool,
 }
 
 /// What a successful build did.
@@ -37,6 +42,7 @@ pub struct Summary {
     pub pages: usize,
     pub assets: usize,
     pub output: PathBuf,
+    pub snippets: SnippetStats,
     pub elapsed: Duration,
 }
 
@@ -51,21 +57,27 @@ pub struct Build {
 pub fn build_site(options: &BuildOptions) -> Build {
     let started = Instant::now();
     let mut warnings = Vec::new();
-    let result =
-        run_build(options, &mut warnings).map(|(articles, pages, assets, output)| Summary {
-            articles,
-            pages,
-            assets,
-            output,
-            elapsed: started.elapsed(),
-        });
+    let result = run_build(options, &mut warnings).map(|built| Summary {
+        articles: built.articles,
+        pages: built.pages,
+        assets: built.assets,
+        output: built.output,
+        snippets: built.snippets,
+        elapsed: started.elapsed(),
+    });
     Build { warnings, result }
 }
 
-fn run_build(
-    options: &BuildOptions,
-    warnings: &mut Vec<Warning>,
-) -> Result<(usize, usize, usize, PathBuf), Errors> {
+/// What `run_build` made.
+struct Built {
+    articles: usize,
+    pages: usize,
+    assets: usize,
+    output: PathBuf,
+    snippets: SnippetStats,
+}
+
+fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Built, Errors> {
     let root = &options.root;
     let mut config = Config::load(root)?;
     if let Some(base_url) = &options.base_url {
@@ -94,17 +106,40 @@ fn run_build(
     let content = content.map_err(|e| errors.extend(e.0)).ok();
     let templates = templates.map_err(|e| errors.extend(e.0)).ok();
     let highlighter = highlighter.map_err(|e| errors.push(e)).ok();
-    let (Some(mut content), Some(templates), Some(highlighter)) = (content, templates, highlighter)
-    else {
+    let Some(mut content) = content else {
         return Err(Errors(errors));
     };
     warnings.append(&mut content.warnings);
-    let routes = Routes::new(&config.base_path(), &content)?;
+    let routes = Routes::new(&config.base_path(), &content).map_err(|e| {
+        errors.extend(e.0);
+        Errors(std::mem::take(&mut errors))
+    })?;
+    // Snippets run even when a template is broken, so that one build
+    // reports both.
+    let snippets = collect_snippets(root, &content, &routes, &config.snippets).and_then(|found| {
+        run_snippets(
+            found,
+            &content.articles,
+            &config.snippets,
+            &RunOptions {
+                root: root.clone(),
+                fresh: options.fresh,
+                bless: options.bless,
+            },
+        )
+    });
+    let snippets = snippets.map_err(|e| errors.extend(e.0)).ok();
+    let (Some(templates), Some(highlighter), Some((runs, snippet_stats))) =
+        (templates, highlighter, snippets)
+    else {
+        return Err(Errors(errors));
+    };
 
     let cx = RenderContext {
         routes: &routes,
         highlighter: &highlighter,
         markdown: &config.markdown,
+        snippets: &runs,
     };
     let site = SiteValues::new(&config, routes.base_path());
     let staging = Staging::new(&output)?;
@@ -116,7 +151,7 @@ fn run_build(
         .par_iter()
         .enumerate()
         .map(|(i, article)| {
-            let rendered = render_article(article, &cx);
+            let rendered = render_article(i, article, &cx);
             let values = ArticleValues::new(i, article, rendered, &routes);
             let html = templates.render(
                 "article.html",
@@ -230,7 +265,13 @@ fn run_build(
         return Err(Errors(errors));
     }
     staging.commit()?;
-    Ok((content.articles.len(), pages, content.assets.len(), output))
+    Ok(Built {
+        articles: content.articles.len(),
+        pages,
+        assets: content.assets.len(),
+        output,
+        snippets: snippet_stats,
+    })
 }
 
 /// Article indexes, newest `created_at` first; undated ones last by title.

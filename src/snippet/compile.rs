@@ -1,0 +1,271 @@
+//! Compiles snippets: every mergeable snippet of one edition into one crate
+//! (one module each, with a dispatcher `main`), the rest one by one. When a
+//! merged crate fails, the snippets rustc blamed are compiled alone, so their
+//! errors land on the right snippet, and the rest are merged again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::Snippet;
+use super::toolchain::Toolchain;
+use crate::error::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compiled {
+    /// A binary, run with `arg` when the snippet shares it with others.
+    Binary { path: PathBuf, arg: Option<String> },
+    /// rustc's diagnostics.
+    Failed(String),
+}
+
+/// Every compiled snippet, by key. The binaries live as long as `dir`.
+pub struct Built {
+    pub results: HashMap<String, Compiled>,
+    pub invocations: usize,
+    _dir: tempfile::TempDir,
+}
+
+struct Builder<'a> {
+    toolchain: &'a Toolchain,
+    dir: &'a Path,
+    next_dir: AtomicUsize,
+    invocations: AtomicUsize,
+    progress: &'a indicatif::ProgressBar,
+}
+
+type Unit<'a> = (String, &'a Snippet);
+
+pub fn compile_all(
+    units: &[(String, &Snippet)],
+    toolchain: &Toolchain,
+    progress: &indicatif::ProgressBar,
+) -> Result<Built, Error> {
+    let dir = tempfile::Builder::new()
+        .prefix("kiln-snippets-")
+        .tempdir()
+        .map_err(|source| Error::Write {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let builder = Builder {
+        toolchain,
+        dir: dir.path(),
+        next_dir: AtomicUsize::new(0),
+        invocations: AtomicUsize::new(0),
+        progress,
+    };
+    let mut groups: BTreeMap<&str, Vec<Unit<'_>>> = BTreeMap::new();
+    let mut alone: Vec<Unit<'_>> = Vec::new();
+    for (key, snippet) in units {
+        if snippet.mergeable() {
+            groups
+                .entry(snippet.options.edition.as_str())
+                .or_default()
+                .push((key.clone(), *snippet));
+        } else {
+            alone.push((key.clone(), *snippet));
+        }
+    }
+    let groups: Vec<Vec<Unit<'_>>> = groups.into_values().collect();
+    let (merged, single) = rayon::join(
+        || {
+            groups
+                .par_iter()
+                .flat_map(|g| builder.group(g))
+                .collect::<Vec<_>>()
+        },
+        || {
+            alone
+                .par_iter()
+                .map(|u| builder.single(u))
+                .collect::<Vec<_>>()
+        },
+    );
+    Ok(Built {
+        results: merged.into_iter().chain(single).collect(),
+        invocations: builder.invocations.into_inner(),
+        _dir: dir,
+    })
+}
+
+impl Builder<'_> {
+    fn work_dir(&self) -> PathBuf {
+        let n = self.next_dir.fetch_add(1, Ordering::Relaxed);
+        self.dir.join(format!("b{n}"))
+    }
+
+    fn rustc(&self, work: &Path, file: &str, edition: &str, json: bool) -> Result<(), String> {
+        self.invocations.fetch_add(1, Ordering::Relaxed);
+        let mut command = self.toolchain.command();
+        command
+            .current_dir(work)
+            .args([
+                "--edition",
+                edition,
+                "--crate-type",
+                "bin",
+                "--crate-name",
+                "snippet",
+            ])
+            .args(["-A", "warnings", "-o", "snippet-bin"])
+            .arg(if json {
+                "--error-format=json"
+            } else {
+                "--color=never"
+            })
+            .arg(file)
+            .stdin(std::process::Stdio::null());
+        match command.output() {
+            Ok(output) if output.status.success() => Ok(()),
+            Ok(output) => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
+            Err(e) => Err(format!(
+                "cannot run `{}`: {e}",
+                self.toolchain.rustc.to_string_lossy()
+            )),
+        }
+    }
+
+    /// Compiles one snippet as its own crate.
+    fn single(&self, (key, snippet): &Unit<'_>) -> (String, Compiled) {
+        let work = self.work_dir();
+        let file = &snippet.code.file_name;
+        let written = std::fs::create_dir_all(work.join(file).parent().unwrap_or(&work))
+            .and_then(|()| std::fs::write(work.join(file), snippet.code.standalone()));
+        let result = match written {
+            Err(e) => Compiled::Failed(format!("cannot write the snippet for rustc: {e}")),
+            Ok(()) => match self.rustc(&work, file, &snippet.options.edition, false) {
+                Ok(()) => Compiled::Binary {
+                    path: work.join("snippet-bin"),
+                    arg: None,
+                },
+                Err(diagnostics) => Compiled::Failed(diagnostics),
+            },
+        };
+        self.progress.inc(1);
+        (key.clone(), result)
+    }
+
+    /// Compiles a group of one edition as one crate, splitting it on failure.
+    fn group(&self, units: &[Unit<'_>]) -> Vec<(String, Compiled)> {
+        if units.len() == 1 {
+            return vec![self.single(&units[0])];
+        }
+        let blamed = match self.merged(units) {
+            Ok(results) => {
+                self.progress.inc(units.len() as u64);
+                return results;
+            }
+            Err(blamed) => blamed,
+        };
+        if blamed.is_empty() || blamed.len() == units.len() {
+            return units.par_iter().map(|u| self.single(u)).collect();
+        }
+        let mut bad = Vec::new();
+        let mut good = Vec::new();
+        for (i, unit) in units.iter().enumerate() {
+            if blamed.contains(&i) {
+                bad.push(unit.clone());
+            } else {
+                good.push(unit.clone());
+            }
+        }
+        let (mut a, b) = rayon::join(
+            || bad.par_iter().map(|u| self.single(u)).collect::<Vec<_>>(),
+            || self.group(&good),
+        );
+        a.extend(b);
+        a
+    }
+
+    /// One merged crate. On failure, the indexes of the snippets that rustc's
+    /// errors point into (empty if it cannot tell).
+    fn merged(&self, units: &[Unit<'_>]) -> Result<Vec<(String, Compiled)>, Vec<usize>> {
+        let work = self.work_dir();
+        let mut source = String::from("// Snippets merged by kiln: one module each.\n");
+        let mut ranges = Vec::new();
+        for (i, (_, snippet)) in units.iter().enumerate() {
+            let start = source.lines().count() + 1;
+            let _ = write!(
+                source,
+                "mod s{i} {{\n{}\npub fn __kiln_run() -> ::std::process::ExitCode {{ ::std::process::Termination::report(main()) }}\n}}\n",
+                snippet.code.body
+            );
+            ranges.push(start..=source.lines().count());
+        }
+        source.push_str("fn main() -> ::std::process::ExitCode {\n    match ::std::env::args().nth(1).as_deref() {\n");
+        for i in 0..units.len() {
+            let _ = writeln!(source, "        Some(\"s{i}\") => s{i}::__kiln_run(),");
+        }
+        source.push_str("        _ => ::std::process::ExitCode::from(254),\n    }\n}\n");
+        let file = "kiln-merged.rs";
+        if std::fs::create_dir_all(&work)
+            .and_then(|()| std::fs::write(work.join(file), &source))
+            .is_err()
+        {
+            return Err(Vec::new());
+        }
+        let edition = &units[0].1.options.edition;
+        match self.rustc(&work, file, edition, true) {
+            Ok(()) => Ok(units
+                .iter()
+                .enumerate()
+                .map(|(i, (key, _))| {
+                    (
+                        key.clone(),
+                        Compiled::Binary {
+                            path: work.join("snippet-bin"),
+                            arg: Some(format!("s{i}")),
+                        },
+                    )
+                })
+                .collect()),
+            Err(json) => {
+                let mut blamed: Vec<usize> = error_lines(&json)
+                    .into_iter()
+                    .filter_map(|line| ranges.iter().position(|r| r.contains(&line)))
+                    .collect();
+                blamed.sort_unstable();
+                blamed.dedup();
+                Err(blamed)
+            }
+        }
+    }
+}
+
+/// The primary lines of every error in rustc's JSON diagnostics.
+fn error_lines(json: &str) -> Vec<usize> {
+    let mut lines = Vec::new();
+    for line in json.lines() {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if value["level"] != "error" {
+            continue;
+        }
+        if let Some(spans) = value["spans"].as_array() {
+            for span in spans.iter().filter(|s| s["is_primary"] == true) {
+                if let Some(n) = span["line_start"].as_u64() {
+                    lines.push(n as usize);
+                }
+            }
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_lines_from_json() {
+        let json = r#"{"$message_type":"diagnostic","level":"error","spans":[{"line_start":7,"is_primary":true},{"line_start":3,"is_primary":false}]}
+{"$message_type":"diagnostic","level":"warning","spans":[{"line_start":9,"is_primary":true}]}
+not json"#;
+        assert_eq!(error_lines(json), [7]);
+    }
+}

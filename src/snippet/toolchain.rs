@@ -1,0 +1,146 @@
+//! Which rustc compiles snippets, and its version for cache keys.
+//!
+//! `rustc -vV` is itself a rustc process, so its answer is cached against a
+//! fingerprint of the toolchain files: a warm build starts no rustc at all.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+
+use super::Cache;
+use crate::error::Error;
+
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    /// `$RUSTC`, or `rustc` from `PATH`.
+    pub rustc: OsString,
+    /// `$RUSTC_WRAPPER`, such as `sccache`.
+    pub wrapper: Option<OsString>,
+    /// The output of `rustc -vV`.
+    pub version: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct VersionRecord {
+    fingerprint: String,
+    version: String,
+}
+
+impl Toolchain {
+    pub fn detect(cache: &Cache) -> Result<Toolchain, Error> {
+        let rustc = std::env::var_os("RUSTC")
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "rustc".into());
+        let wrapper = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty());
+        let fingerprint = fingerprint(&rustc);
+        let record_path = cache.path("toolchain.json");
+        if let Some(fingerprint) = &fingerprint {
+            if let Some(record) = cache.load_json::<VersionRecord>(&record_path) {
+                if &record.fingerprint == fingerprint {
+                    return Ok(Toolchain {
+                        rustc,
+                        wrapper,
+                        version: record.version,
+                    });
+                }
+            }
+        }
+        let output = Command::new(&rustc).arg("-vV").output().map_err(|e| Error::Other {
+            message: format!(
+                "cannot run `{}` to compile snippets: {e}; install Rust, or set `RUSTC` to a rustc",
+                rustc.to_string_lossy()
+            ),
+        })?;
+        if !output.status.success() {
+            return Err(Error::Other {
+                message: format!(
+                    "`{} -vV` failed: {}",
+                    rustc.to_string_lossy(),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+            });
+        }
+        let version = String::from_utf8_lossy(&output.stdout).into_owned();
+        if let Some(fingerprint) = fingerprint {
+            cache.store_json(
+                "toolchain.json",
+                &VersionRecord {
+                    fingerprint,
+                    version: version.clone(),
+                },
+            )?;
+        }
+        Ok(Toolchain {
+            rustc,
+            wrapper,
+            version,
+        })
+    }
+
+    /// A command that runs rustc, through the wrapper if there is one.
+    pub fn command(&self) -> Command {
+        match &self.wrapper {
+            Some(wrapper) => {
+                let mut command = Command::new(wrapper);
+                command.arg(&self.rustc);
+                command
+            }
+            None => Command::new(&self.rustc),
+        }
+    }
+}
+
+/// What identifies the toolchain without running it: the rustc file, and
+/// rustup's choice of toolchain. `None` if rustc cannot be found.
+fn fingerprint(rustc: &OsString) -> Option<String> {
+    let path = find_program(Path::new(rustc))?;
+    let mut parts = vec![describe(&path)];
+    if let Ok(canonical) = path.canonicalize() {
+        parts.push(describe(&canonical));
+    }
+    parts.push(format!("{:?}", std::env::var_os("RUSTUP_TOOLCHAIN")));
+    let rustup_home = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".rustup")));
+    if let Some(home) = rustup_home {
+        parts.push(describe(&home.join("settings.toml")));
+        parts.push(describe(&home.join("toolchains")));
+        if let Ok(entries) = std::fs::read_dir(home.join("toolchains")) {
+            let mut names: Vec<String> = entries
+                .flatten()
+                .map(|e| describe(&e.path().join("bin/rustc")))
+                .collect();
+            names.sort();
+            parts.extend(names);
+        }
+    }
+    Some(parts.join("|"))
+}
+
+fn describe(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            format!("{}:{}:{modified}", path.display(), meta.len())
+        }
+        Err(_) => format!("{}:missing", path.display()),
+    }
+}
+
+/// The file a program name runs, searching `PATH` for a bare name.
+fn find_program(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return program.is_file().then(|| program.to_owned());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
