@@ -55,10 +55,11 @@ pub enum Error {
     #[error("template `{name}`: {message}")]
     Template { name: String, message: String },
 
-    #[error("{}:{line}: snippet `{snippet}`: {message}", article.display())]
+    #[error("{}:{line}: {snippet}: {message}", article.display())]
     Snippet {
         article: PathBuf,
         line: usize,
+        /// "snippet `snippets/x.rs`" or "inline snippet".
         snippet: String,
         message: String,
     },

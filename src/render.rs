@@ -445,7 +445,7 @@ fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
                 output.push_str("<span class=\"truncated\">(no output)</span>");
             }
             html.push_str(&format!(
-                "<div class=\"snippet-output\"><pre tabindex=\"0\" aria-label=\"Output\"><samp>{output}</samp></pre></div>\n"
+                "<div class=\"snippet-output\"><pre tabindex=\"0\"><samp>{output}</samp></pre></div>\n"
             ));
             let expected_panic = options.should_panic;
             let (class, text) = match &execution.exit {

@@ -96,11 +96,11 @@ impl PreparedCode {
 }
 
 impl Snippet {
-    /// How errors name the snippet: its file, or its article and line.
-    pub fn name(&self, articles: &[Article]) -> String {
+    /// How errors name the snippet.
+    pub fn name(&self) -> String {
         match &self.origin {
-            Origin::Linked { path } => path.clone(),
-            Origin::Inline => format!("{}:{}", articles[self.article].source.display(), self.line),
+            Origin::Linked { path } => format!("snippet `{path}`"),
+            Origin::Inline => "inline snippet".to_owned(),
         }
     }
 
@@ -166,14 +166,6 @@ impl SnippetRuns {
     pub fn get(&self, article: usize, event: usize) -> Option<&Embed> {
         self.by_place.get(&(article, event))
     }
-
-    pub fn len(&self) -> usize {
-        self.by_place.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_place.is_empty()
-    }
 }
 
 /// What the snippet stage did, for the summary line.
@@ -235,10 +227,10 @@ fn collect_in_article(
     let events = &article.document.events;
     let mut snippets = Vec::new();
     let mut errors = Vec::new();
-    let fail = |line: usize, snippet: &str, message: String| Error::Snippet {
+    let fail = |line: usize, path: &str, message: String| Error::Snippet {
         article: article.source.clone(),
         line,
-        snippet: snippet.to_owned(),
+        snippet: format!("snippet `{path}`"),
         message,
     };
     for (i, event) in events.iter().enumerate() {
@@ -689,7 +681,7 @@ pub fn run_snippets(
             errors.push(Error::Snippet {
                 article: article.source.clone(),
                 line: snippet.line,
-                snippet: snippet.name(articles),
+                snippet: snippet.name(),
                 message,
             });
         }
