@@ -412,12 +412,25 @@ fn split_names(text: &str) -> Vec<String> {
 pub struct Date(pub jiff::Timestamp);
 
 impl Date {
-    /// Accepts `2023-03-13`, `2023-03-13 00:00:00` (or with a `T`), and
-    /// RFC 3339 such as `2023-03-13T10:00:00+02:00`.
+    /// Accepts `2023-03-13`, `2023-03-13 00:00:00` (or with a `T`), RFC
+    /// 3339 such as `2023-03-13T10:00:00+02:00`, and Jekyll's
+    /// `2023-03-13 10:00:00 +0200`.
     pub fn parse(text: &str) -> Result<Date, String> {
         let text = text.trim();
         if let Ok(ts) = text.parse::<jiff::Timestamp>() {
             return Ok(Date(ts));
+        }
+        // Jekyll and Hugo write `2023-03-13 10:00:00 +0200`.
+        for format in [
+            "%Y-%m-%d %H:%M:%S %z",
+            "%Y-%m-%d %H:%M:%S %:z",
+            "%Y-%m-%d %H:%M %z",
+        ] {
+            if let Ok(zoned) =
+                jiff::fmt::strtime::parse(format, text).and_then(|t| t.to_timestamp())
+            {
+                return Ok(Date(zoned));
+            }
         }
         if text.len() >= 10 && !text.contains(['+', 'Z', 'z']) && text[10..].find('-').is_none() {
             if let Ok(dt) = text.parse::<jiff::civil::DateTime>() {
@@ -476,6 +489,8 @@ mod tests {
         assert_eq!(midnight.ymd(), "2023-03-13");
         assert_eq!(midnight.human(), "13 March 2023");
         assert_eq!(midnight.rfc3339(), "2023-03-13T00:00:00Z");
+        assert_eq!(Date::parse("2023-03-13 02:00:00 +0200").unwrap(), midnight);
+        assert_eq!(Date::parse("2023-03-13 02:00:00 +02:00").unwrap(), midnight);
         assert!(Date::parse("13/03/2023").is_err());
         assert!(Date::parse("2023-02-30").is_err());
         assert!(Date::parse("").is_err());

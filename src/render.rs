@@ -102,11 +102,12 @@ fn render_document(
     let toc = nest(&flat);
     let heading_at: HashMap<usize, &Heading> = headings.iter().map(|h| (h.start, h)).collect();
 
+    let embeds = article.and_then(|a| cx.snippets.in_article(a));
     let mut toc_in_body = false;
     let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len());
     let mut i = 0;
     while i < events.len() {
-        if let Some(embed) = article.and_then(|a| cx.snippets.get(a, i)) {
+        if let Some(embed) = embeds.and_then(|e| e.get(&i)) {
             out.push(Event::Html(snippet_html(embed, cx.highlighter).into()));
             i = find_end(events, i) + 1;
             continue;

@@ -10,7 +10,7 @@ mod compile;
 mod exec;
 mod toolchain;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -155,16 +155,17 @@ pub struct Embed {
     pub run: Arc<SnippetRun>,
 }
 
-/// Every snippet's run, by where it sits in the site.
+/// Every snippet's run, by article and by the index of the event where its
+/// block starts.
 #[derive(Debug, Default)]
 pub struct SnippetRuns {
-    by_place: HashMap<(usize, usize), Embed>,
+    by_article: HashMap<usize, HashMap<usize, Embed>>,
 }
 
 impl SnippetRuns {
-    /// The embed whose block starts at `event` in article `article`.
-    pub fn get(&self, article: usize, event: usize) -> Option<&Embed> {
-        self.by_place.get(&(article, event))
+    /// The embeds of one article, by event index.
+    pub fn in_article(&self, article: usize) -> Option<&HashMap<usize, Embed>> {
+        self.by_article.get(&article)
     }
 }
 
@@ -585,9 +586,10 @@ pub fn run_snippets(
     // One job per distinct key: the same snippet embedded twice runs once.
     let mut runs: HashMap<String, Arc<SnippetRun>> = HashMap::new();
     let mut misses: Vec<(String, &Snippet)> = Vec::new();
+    let mut missed: HashSet<&str> = HashSet::new();
     let mut cached = 0;
     for (snippet, key) in snippets.iter().zip(&keys) {
-        if runs.contains_key(key) || misses.iter().any(|(k, _)| k == key) {
+        if runs.contains_key(key) || missed.contains(key.as_str()) {
             continue;
         }
         if snippet.options.mode == Mode::Ignore {
@@ -603,7 +605,10 @@ pub fn run_snippets(
                 cached += 1;
                 runs.insert(key.clone(), Arc::new(run));
             }
-            None => misses.push((key.clone(), snippet)),
+            None => {
+                missed.insert(key);
+                misses.push((key.clone(), snippet));
+            }
         }
     }
 
@@ -665,7 +670,8 @@ pub fn run_snippets(
     }
 
     let mut errors = Vec::new();
-    let mut by_place = HashMap::new();
+    let mut by_article: HashMap<usize, HashMap<usize, Embed>> = HashMap::new();
+    let mut count = 0;
     for (snippet, key) in snippets.into_iter().zip(keys) {
         let Some(run) = runs.get(&key).cloned() else {
             continue;
@@ -685,17 +691,21 @@ pub fn run_snippets(
                 message,
             });
         }
-        by_place.insert((snippet.article, snippet.event), Embed { snippet, run });
+        count += 1;
+        by_article
+            .entry(snippet.article)
+            .or_default()
+            .insert(snippet.event, Embed { snippet, run });
     }
     let stats = SnippetStats {
-        snippets: by_place.len(),
+        snippets: count,
         cached,
         rustc_invocations,
         failed: errors.len(),
         elapsed: started.elapsed(),
     };
     if errors.is_empty() {
-        Ok((SnippetRuns { by_place }, stats))
+        Ok((SnippetRuns { by_article }, stats))
     } else {
         Err(Errors(errors))
     }
