@@ -205,9 +205,15 @@ fn load_article(source: PathBuf, rel: String, include_drafts: bool) -> Result<Lo
     })
 }
 
-/// `notes/Socket Close.md` gives `notes/socket-close`.
+/// `notes/Socket Close.md` gives `notes/socket-close`. A page bundle,
+/// `notes/topic/index.md`, takes its folder's slug (`notes/topic`), so the
+/// files beside it are published beside its page.
 pub fn slug_from_path(rel: &str) -> String {
     let stem = rel.strip_suffix(".md").unwrap_or(rel);
+    let stem = match stem.strip_suffix("/index") {
+        Some(folder) if !folder.is_empty() => folder,
+        _ => stem,
+    };
     stem.split('/')
         .map(|part| slugify(part, "article"))
         .collect::<Vec<_>>()

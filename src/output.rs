@@ -71,8 +71,11 @@ impl Staging {
         Ok(path)
     }
 
-    /// Replaces the output folder with the staging folder.
-    pub fn commit(self) -> Result<(), Error> {
+    /// Replaces the output folder with the staging folder, in one atomic
+    /// exchange where the file system supports it. Returns where the old
+    /// site now is, for the caller to delete when it suits it: deleting a
+    /// large tree takes a while, and the new site is already in place.
+    pub fn commit(self) -> Result<Option<PathBuf>, Error> {
         let staged = self.dir.keep();
         // Temporary folders are private; a published site is world-readable.
         #[cfg(unix)]
@@ -84,33 +87,40 @@ impl Staging {
             path: self.target.clone(),
             source,
         };
-        let old = if self.target.exists() {
-            let parent = staged.parent().unwrap_or(Path::new("."));
-            let old = tempfile::Builder::new()
-                .prefix(".public.old-")
-                .tempdir_in(parent)
-                .map_err(fail)?
-                .keep();
-            let old = old.join("site");
-            fs::rename(&self.target, &old).map_err(fail)?;
-            Some(old)
-        } else {
-            None
-        };
-        if let Err(e) = fs::rename(&staged, &self.target) {
-            if let Some(old) = &old {
-                let _ = fs::rename(old, &self.target);
+        if !self.target.exists() {
+            return match fs::rename(&staged, &self.target) {
+                Ok(()) => Ok(None),
+                Err(e) => {
+                    let _ = fs::remove_dir_all(&staged);
+                    Err(fail(e))
+                }
+            };
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let exchanged = rustix::fs::renameat_with(
+                rustix::fs::CWD,
+                &staged,
+                rustix::fs::CWD,
+                &self.target,
+                rustix::fs::RenameFlags::EXCHANGE,
+            );
+            if exchanged.is_ok() {
+                // The old site is now where the staging folder was.
+                return Ok(Some(staged));
             }
+        }
+        // Two renames: the output folder is missing for a moment.
+        let old = staged.with_file_name(format!(
+            "{}.old",
+            staged.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        fs::rename(&self.target, &old).map_err(fail)?;
+        if let Err(e) = fs::rename(&staged, &self.target) {
+            let _ = fs::rename(&old, &self.target);
             let _ = fs::remove_dir_all(&staged);
             return Err(fail(e));
         }
-        if let Some(old) = old {
-            let holder = old.parent().unwrap_or(&old).to_owned();
-            fs::remove_dir_all(&holder).map_err(|source| Error::Write {
-                path: holder,
-                source,
-            })?;
-        }
-        Ok(())
+        Ok(Some(old))
     }
 }

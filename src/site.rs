@@ -42,6 +42,8 @@ pub struct Summary {
     pub pages: usize,
     pub assets: usize,
     pub output: PathBuf,
+    /// The previous site, moved aside: delete it when convenient.
+    pub stale: Option<PathBuf>,
     pub snippets: SnippetStats,
     pub elapsed: Duration,
 }
@@ -62,6 +64,7 @@ pub fn build_site(options: &BuildOptions) -> Build {
         pages: built.pages,
         assets: built.assets,
         output: built.output,
+        stale: built.stale,
         snippets: built.snippets,
         elapsed: started.elapsed(),
     });
@@ -74,6 +77,7 @@ struct Built {
     pages: usize,
     assets: usize,
     output: PathBuf,
+    stale: Option<PathBuf>,
     snippets: SnippetStats,
 }
 
@@ -114,6 +118,7 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
         errors.extend(e.0);
         Errors(std::mem::take(&mut errors))
     })?;
+    let _lock = lock_site(&root.join(&config.snippets.cache_dir))?;
     // Snippets run even when a template is broken, so that one build
     // reports both.
     let snippets = collect_snippets(root, &content, &routes, &config.snippets).and_then(|found| {
@@ -264,14 +269,48 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
     if !errors.is_empty() {
         return Err(Errors(errors));
     }
-    staging.commit()?;
+    let stale = staging.commit()?;
     Ok(Built {
+        stale,
         articles: content.articles.len(),
         pages,
         assets: content.assets.len(),
         output,
         snippets: snippet_stats,
     })
+}
+
+/// Takes the site's build lock, waiting for a build that holds it: two
+/// builds of one site must not interleave their snippet runs and swaps.
+/// The lock is released when the returned file is dropped.
+fn lock_site(cache_dir: &Path) -> Result<std::fs::File, Error> {
+    let path = cache_dir.join("build.lock");
+    std::fs::create_dir_all(cache_dir).map_err(|source| Error::Write {
+        path: cache_dir.to_owned(),
+        source,
+    })?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "waiting for another kiln build of this site to finish (lock `{}`)",
+                path.display()
+            );
+            file.lock()
+                .map_err(|source| Error::Write { path, source })?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(Error::Write { path, source }),
+    }
 }
 
 /// Article indexes, newest `created_at` first; undated ones last by title.

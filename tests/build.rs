@@ -278,3 +278,105 @@ fn markdown_extensions() {
     assert_eq!(page.select("input[type=checkbox]").len(), 2);
     assert_eq!(page.select(".footnote-definition").len(), 1);
 }
+
+#[test]
+fn a_page_bundle_publishes_its_files_beside_its_page() {
+    let site = Site::new();
+    site.file(
+        "content/guide/index.md",
+        "---\ntitle: Guide\n---\n<img src=\"diagram.png\" alt=\"raw html\">\n\n![md](diagram.png)\n",
+    )
+    .file("content/guide/diagram.png", [0x89, b'P', b'N', b'G']);
+    site.build();
+    let page = site.page("guide/index.html");
+    // Markdown links are rewritten; raw HTML stays relative and still works,
+    // because the file sits beside the page.
+    assert_eq!(
+        page.attrs(".article-body img", "src"),
+        ["diagram.png", "/guide/diagram.png"]
+    );
+    assert!(site.exists("public/guide/diagram.png"));
+}
+
+#[test]
+fn rebuilds_are_byte_identical() {
+    let site = Site::new();
+    site.file(
+        "content/a.md",
+        article("A", "[TOC]\n\n## One\n\n```rust\nprintln!(\"hi\");\n```\n"),
+    )
+    .file(
+        "content/b.md",
+        "---\ntitle: B\ntags: [x, y]\nauthors: [p, q]\nlevel: 1\n---\nb\n",
+    );
+    site.build();
+    let first = tree(&site.path("public"));
+    site.build();
+    assert_eq!(tree(&site.path("public")), first);
+}
+
+#[test]
+fn files_that_no_longer_belong_are_gone_after_a_build() {
+    let site = Site::new();
+    site.file("content/a.md", "---\ntitle: A\n---\n")
+        .file("content/b.md", "---\ntitle: B\n---\n");
+    site.build();
+    std::fs::remove_file(site.path("content/b.md")).unwrap();
+    site.build();
+    assert!(site.exists("public/a/index.html"));
+    assert!(!site.exists("public/b"));
+}
+
+#[test]
+fn a_second_concurrent_build_waits_for_the_first() {
+    let site = Site::new();
+    site.file(
+        "content/a.md",
+        article("A", "```rust\nstd::thread::sleep(std::time::Duration::from_millis(1500));\nprintln!(\"slow\");\n```\n"),
+    );
+    let start = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .arg("build")
+            .current_dir(site.root())
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = start();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let second = start();
+    let first = first.wait_with_output().unwrap();
+    let second = second.wait_with_output().unwrap();
+    assert!(first.status.success() && second.status.success());
+    let waited = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        waited.contains("waiting for another kiln build of this site to finish"),
+        "{waited}"
+    );
+    // The second build found the first one's snippet run in the cache.
+    assert!(String::from_utf8_lossy(&second.stdout).contains("(1 cached)"));
+    assert_eq!(
+        text(&site.page("a/index.html").one(".snippet-output samp")),
+        "slow"
+    );
+}
+
+/// Every file under `dir` with its bytes, sorted by path.
+fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
