@@ -432,12 +432,12 @@ impl Date {
                 return Ok(Date(zoned));
             }
         }
-        if text.len() >= 10 && !text.contains(['+', 'Z', 'z']) && text[10..].find('-').is_none() {
-            if let Ok(dt) = text.parse::<jiff::civil::DateTime>() {
-                if let Ok(ts) = jiff::tz::TimeZone::UTC.to_timestamp(dt) {
-                    return Ok(Date(ts));
-                }
-            }
+        if !text.contains(['+', 'Z', 'z'])
+            && text.get(10..).is_some_and(|rest| !rest.contains('-'))
+            && let Ok(dt) = text.parse::<jiff::civil::DateTime>()
+            && let Ok(ts) = jiff::tz::TimeZone::UTC.to_timestamp(dt)
+        {
+            return Ok(Date(ts));
         }
         Err(format!(
             "`{text}` is not a date; expected `2023-03-13`, `2023-03-13 00:00:00` or RFC 3339 such as `2023-03-13T00:00:00Z`"

@@ -100,10 +100,10 @@ impl Templates {
         // Parse one by one first so that every broken template is named.
         for (name, text) in &sources {
             let mut alone = Tera::new();
-            if let Err(e) = alone.add_raw_template(name, text) {
-                if matches!(e.kind(), tera::ErrorKind::SyntaxError(_)) {
-                    errors.push(template_error(name, &e, &dir));
-                }
+            if let Err(e) = alone.add_raw_template(name, text)
+                && matches!(e.kind(), tera::ErrorKind::SyntaxError(_))
+            {
+                errors.push(template_error(name, &e, &dir));
             }
         }
         if !errors.is_empty() {

@@ -526,12 +526,11 @@ fn has_main(code: &str) -> bool {
         let line = line.split("//").next().unwrap_or_default();
         let mut words = line.split_whitespace().peekable();
         while let Some(word) = words.next() {
-            if word == "fn" {
-                if let Some(next) = words.peek() {
-                    if *next == "main" || next.starts_with("main(") || next.starts_with("main<") {
-                        return true;
-                    }
-                }
+            if word == "fn"
+                && let Some(next) = words.peek()
+                && (*next == "main" || next.starts_with("main(") || next.starts_with("main<"))
+            {
+                return true;
             }
         }
         false
@@ -678,10 +677,10 @@ pub fn run_snippets(
         };
         let article = &articles[snippet.article];
         let mut verdict = judge(&snippet.options, &run);
-        if verdict.is_ok() {
-            if let Origin::Linked { path } = &snippet.origin {
-                verdict = check_golden(&options.root, path, &run, options.bless);
-            }
+        if verdict.is_ok()
+            && let Origin::Linked { path } = &snippet.origin
+        {
+            verdict = check_golden(&options.root, path, &run, options.bless);
         }
         if let Err(message) = verdict {
             errors.push(Error::Snippet {

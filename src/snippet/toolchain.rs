@@ -37,16 +37,15 @@ impl Toolchain {
         let wrapper = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty());
         let fingerprint = fingerprint(&rustc);
         let record_path = cache.path("toolchain.json");
-        if let Some(fingerprint) = &fingerprint {
-            if let Some(record) = cache.load_json::<VersionRecord>(&record_path) {
-                if &record.fingerprint == fingerprint {
-                    return Ok(Toolchain {
-                        rustc,
-                        wrapper,
-                        version: record.version,
-                    });
-                }
-            }
+        if let Some(fingerprint) = &fingerprint
+            && let Some(record) = cache.load_json::<VersionRecord>(&record_path)
+            && &record.fingerprint == fingerprint
+        {
+            return Ok(Toolchain {
+                rustc,
+                wrapper,
+                version: record.version,
+            });
         }
         let output = Command::new(&rustc).arg("-vV").output().map_err(|e| Error::Other {
             message: format!(
