@@ -26,6 +26,8 @@ pub struct Config {
     pub language: String,
     /// Authors for articles whose front matter names none.
     pub authors: Vec<String>,
+    /// Build the offline full-text search index.
+    pub search: bool,
     pub markdown: MarkdownConfig,
     pub highlight: HighlightConfig,
     pub snippets: SnippetConfig,
@@ -39,6 +41,7 @@ impl Default for Config {
             base_url: "/".to_owned(),
             language: "en".to_owned(),
             authors: Vec::new(),
+            search: true,
             markdown: MarkdownConfig::default(),
             highlight: HighlightConfig::default(),
             snippets: SnippetConfig::default(),

@@ -91,8 +91,29 @@ impl Document {
 }
 
 /// Finds and parses every article under `<root>/content`. Drafts are left
-/// out unless `include_drafts`. Every broken article is reported.
-pub fn load_content(root: &Path, include_drafts: bool) -> Result<Content, Errors> {
+/// out unless `include_drafts`; articles that name no author get
+/// `default_authors`. Every broken article is reported.
+pub fn load_content(
+    root: &Path,
+    include_drafts: bool,
+    default_authors: &[String],
+) -> Result<Content, Errors> {
+    let (content, errors) = load_content_partially(root, include_drafts, default_authors)?;
+    if errors.is_empty() {
+        Ok(content)
+    } else {
+        Err(Errors(errors))
+    }
+}
+
+/// Like [`load_content`], but returns the articles that did load together
+/// with the errors of those that did not, for `kiln check` to go on with.
+/// Only a missing `content/` folder stops it.
+pub fn load_content_partially(
+    root: &Path,
+    include_drafts: bool,
+    default_authors: &[String],
+) -> Result<(Content, Vec<Error>), Errors> {
     let dir = root.join(CONTENT_DIR);
     let mut errors = Vec::new();
     let mut markdown = Vec::new();
@@ -142,7 +163,7 @@ pub fn load_content(root: &Path, include_drafts: bool) -> Result<Content, Errors
 
     let parsed: Vec<Result<Loaded, Error>> = markdown
         .into_par_iter()
-        .map(|(source, rel)| load_article(source, rel, include_drafts))
+        .map(|(source, rel)| load_article(source, rel, include_drafts, default_authors))
         .collect();
     let mut articles = Vec::new();
     let mut warnings = Vec::new();
@@ -155,15 +176,14 @@ pub fn load_content(root: &Path, include_drafts: bool) -> Result<Content, Errors
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() {
-        Ok(Content {
+    Ok((
+        Content {
             articles,
             assets,
             warnings,
-        })
-    } else {
-        Err(Errors(errors))
-    }
+        },
+        errors,
+    ))
 }
 
 /// One Markdown file: its article (none for a draft left out) and warnings.
@@ -172,7 +192,12 @@ struct Loaded {
     warnings: Vec<Warning>,
 }
 
-fn load_article(source: PathBuf, rel: String, include_drafts: bool) -> Result<Loaded, Error> {
+fn load_article(
+    source: PathBuf,
+    rel: String,
+    include_drafts: bool,
+    default_authors: &[String],
+) -> Result<Loaded, Error> {
     let bytes = std::fs::read(&source).map_err(|e| Error::Read {
         path: source.clone(),
         source: e,
@@ -181,7 +206,10 @@ fn load_article(source: PathBuf, rel: String, include_drafts: bool) -> Result<Lo
         path: source.clone(),
         name: "the file's text",
     })?;
-    let parsed = parse_front_matter(&text, &source)?;
+    let mut parsed = parse_front_matter(&text, &source)?;
+    if parsed.front.authors.is_empty() {
+        parsed.front.authors = default_authors.to_vec();
+    }
     if parsed.front.draft && !include_drafts {
         return Ok(Loaded {
             article: None,

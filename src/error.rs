@@ -64,6 +64,13 @@ pub enum Error {
         message: String,
     },
 
+    #[error("{}:{line}: {message}", path.display())]
+    BrokenLink {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+
     #[error("{message}")]
     Other { message: String },
 }

@@ -30,6 +30,8 @@ pub struct FrontMatter {
     pub draft: bool,
     /// Every field kiln does not know, for templates to use as `extra`.
     pub extra: BTreeMap<String, serde_yaml::Value>,
+    /// The file line of each top-level field, for later checks to point at.
+    pub lines: BTreeMap<String, usize>,
 }
 
 /// The front matter and the Markdown after it.
@@ -178,6 +180,7 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
             .flatten()
             .unwrap_or(false),
         extra: BTreeMap::new(),
+        lines: BTreeMap::new(),
     };
 
     let mut warnings = Vec::new();
@@ -207,8 +210,13 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
         extra.insert(key, value);
     }
 
+    let lines = front_lines(&yaml);
     Ok(Parsed {
-        front: FrontMatter { extra, ..front },
+        front: FrontMatter {
+            extra,
+            lines,
+            ..front
+        },
         body: &source[body_start..],
         body_line: closing_line + 1,
         warnings,
@@ -269,6 +277,18 @@ fn quoting_hint(yaml: &str, file_line: usize) -> Option<String> {
             )
         })
     })
+}
+
+/// The file line of every top-level `key:` in the YAML block.
+fn front_lines(yaml: &str) -> BTreeMap<String, usize> {
+    yaml.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.starts_with([' ', '\t', '-', '#']))
+        .filter_map(|(i, line)| {
+            let key = line.split(':').next()?.trim();
+            (!key.is_empty() && line.contains(':')).then(|| (key.to_owned(), i + 2))
+        })
+        .collect()
 }
 
 /// The 1-based file line of a top-level field in the YAML block.

@@ -4,14 +4,17 @@
 //! Data flows one way: [`config`] → [`content`] → [`route`] → [`render`] →
 //! [`template`] → [`output`], driven by [`site`].
 
+pub mod check;
 pub mod config;
 pub mod content;
 pub mod error;
+pub mod feed;
 pub mod front_matter;
 pub mod highlight;
 pub mod output;
 pub mod render;
 pub mod route;
+pub mod search;
 pub mod site;
 pub mod slug;
 pub mod snippet;

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use kiln::check::check_site;
 use kiln::site::{BuildOptions, build_site};
 
 /// kiln builds a knowledge base of Markdown articles into a static site, and
@@ -38,6 +39,16 @@ enum Command {
         #[arg(long)]
         bless: bool,
     },
+    /// Check the site without writing it: front matter, templates, snippets,
+    /// internal links, anchors, images. Exits 1 if anything is wrong.
+    Check {
+        /// The site root: the folder holding `content/`.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Also check articles marked `draft: true`.
+        #[arg(long)]
+        drafts: bool,
+    },
     /// Deletes a previous site that `build` moved aside (used by `build`
     /// itself, in the background).
     #[command(hide = true)]
@@ -55,6 +66,39 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Check { root, drafts } => {
+            let report = check_site(&BuildOptions {
+                root: site_root(root),
+                output: None,
+                drafts,
+                base_url: None,
+                fresh: false,
+                bless: false,
+            });
+            for problem in &report.problems {
+                eprintln!("{problem}");
+            }
+            let n = report.problems.len();
+            println!(
+                "checked {} article{}, {} link{} and {} snippet{}: {}",
+                report.articles,
+                plural(report.articles),
+                report.links,
+                plural(report.links),
+                report.snippets,
+                plural(report.snippets),
+                match n {
+                    0 => "no problems".to_owned(),
+                    1 => "1 problem".to_owned(),
+                    n => format!("{n} problems"),
+                }
+            );
+            if n == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Command::Build {
             root,
             output,
@@ -63,13 +107,8 @@ fn main() -> ExitCode {
             fresh,
             bless,
         } => {
-            let root = if root.as_os_str() == "." {
-                PathBuf::new()
-            } else {
-                root
-            };
             let build = build_site(&BuildOptions {
-                root: root.clone(),
+                root: site_root(root),
                 output,
                 drafts,
                 base_url,
@@ -136,6 +175,16 @@ fn remove_in_background(path: &std::path::Path) {
     });
     if spawned.is_err() {
         let _ = std::fs::remove_dir_all(path);
+    }
+}
+
+/// `.` as an empty path, so that messages say `content/a.md`, not
+/// `./content/a.md`.
+fn site_root(root: PathBuf) -> PathBuf {
+    if root.as_os_str() == "." {
+        PathBuf::new()
+    } else {
+        root
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Tag, TagEnd};
 use serde::Serialize;
 
 use crate::config::MarkdownConfig;
@@ -29,6 +29,18 @@ pub struct RenderedArticle {
     pub thumbnail: Option<String>,
     /// Whether the body places the TOC itself with a `[TOC]` paragraph.
     pub toc_in_body: bool,
+    /// Every link and image of the body, as written, with its line.
+    pub links: Vec<LinkRef>,
+    /// Every heading id of the page, for `#fragment` checks.
+    pub ids: Vec<String>,
+}
+
+/// A link or image in an article's Markdown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkRef {
+    pub dest: String,
+    pub line: usize,
+    pub image: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,11 +65,16 @@ pub struct RenderContext<'a> {
 pub fn render_article(index: usize, article: &Article, cx: &RenderContext<'_>) -> RenderedArticle {
     let from_dir = article.rel_dir();
     let mut ids = UniqueIds::default();
-    let (body, toc, toc_in_body) =
-        render_document(&article.document, from_dir, cx, &mut ids, Some(index));
+    let Rendered {
+        html: body,
+        toc,
+        toc_in_body,
+        links,
+    } = render_document(&article.document, from_dir, cx, &mut ids, Some(index));
+    let heading_ids = ids.taken();
     let tldr = article.front.tldr.as_deref().map(|tldr| {
         let doc = Document::parse(tldr, 1);
-        render_document(&doc, from_dir, cx, &mut ids, None).0
+        render_document(&doc, from_dir, cx, &mut ids, None).html
     });
     let thumbnail = article
         .front
@@ -72,6 +89,8 @@ pub fn render_article(index: usize, article: &Article, cx: &RenderContext<'_>) -
         tldr,
         thumbnail,
         toc_in_body,
+        links,
+        ids: heading_ids,
     }
 }
 
@@ -89,7 +108,7 @@ fn render_document(
     cx: &RenderContext<'_>,
     ids: &mut UniqueIds,
     article: Option<usize>,
-) -> (String, Vec<TocEntry>, bool) {
+) -> Rendered {
     let with_toc = article.is_some();
     let events = &doc.events;
     let headings = collect_headings(events, ids);
@@ -104,6 +123,7 @@ fn render_document(
 
     let embeds = article.and_then(|a| cx.snippets.in_article(a));
     let mut toc_in_body = false;
+    let mut links = Vec::new();
     let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len());
     let mut i = 0;
     while i < events.len() {
@@ -115,6 +135,9 @@ fn render_document(
         match &events[i] {
             Event::Start(Tag::Heading { classes, attrs, .. }) => {
                 if let Some(h) = heading_at.get(&i) {
+                    links.extend(
+                        (h.start..h.end).filter_map(|k| link_ref(&events[k], doc.lines[k])),
+                    );
                     let inner = inner_html(&events[h.start + 1..h.end], from_dir, cx.routes);
                     out.push(Event::Html(heading_html(h, classes, attrs, &inner).into()));
                     i = h.end + 1;
@@ -152,30 +175,71 @@ fn render_document(
                 dest_url,
                 title,
                 id,
-            }) => out.push(Event::Start(Tag::Link {
-                link_type: *link_type,
-                dest_url: rewrite_link(dest_url, from_dir, cx.routes),
-                title: title.clone(),
-                id: id.clone(),
-            })),
+            }) => {
+                links.extend(link_ref(&events[i], doc.lines[i]));
+                out.push(Event::Start(Tag::Link {
+                    link_type: *link_type,
+                    dest_url: rewrite_link(dest_url, from_dir, cx.routes),
+                    title: title.clone(),
+                    id: id.clone(),
+                }));
+            }
             Event::Start(Tag::Image {
                 link_type,
                 dest_url,
                 title,
                 id,
-            }) => out.push(Event::Start(Tag::Image {
-                link_type: *link_type,
-                dest_url: rewrite_link(dest_url, from_dir, cx.routes),
-                title: title.clone(),
-                id: id.clone(),
-            })),
+            }) => {
+                links.extend(link_ref(&events[i], doc.lines[i]));
+                out.push(Event::Start(Tag::Image {
+                    link_type: *link_type,
+                    dest_url: rewrite_link(dest_url, from_dir, cx.routes),
+                    title: title.clone(),
+                    id: id.clone(),
+                }));
+            }
             event => out.push(event.clone()),
         }
         i += 1;
     }
     let mut html = String::with_capacity(events.len() * 24);
     pulldown_cmark::html::push_html(&mut html, out.into_iter());
-    (html, toc, toc_in_body)
+    Rendered {
+        html,
+        toc,
+        toc_in_body,
+        links,
+    }
+}
+
+/// One Markdown document as HTML.
+struct Rendered {
+    html: String,
+    toc: Vec<TocEntry>,
+    toc_in_body: bool,
+    /// Links and images outside snippet embeds.
+    links: Vec<LinkRef>,
+}
+
+/// A link or image event as a [`LinkRef`].
+fn link_ref(event: &Event<'_>, line: u32) -> Option<LinkRef> {
+    match event {
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            ..
+        }) if *link_type != LinkType::Email => Some(LinkRef {
+            dest: dest_url.to_string(),
+            line: line as usize,
+            image: false,
+        }),
+        Event::Start(Tag::Image { dest_url, .. }) => Some(LinkRef {
+            dest: dest_url.to_string(),
+            line: line as usize,
+            image: true,
+        }),
+        _ => None,
+    }
 }
 
 /// The language of a fence info string such as `rust,no_run` or `python {x}`.

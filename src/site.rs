@@ -10,11 +10,13 @@ use serde::Serialize;
 use crate::config::{Config, base_path_of};
 use crate::content::{Article, Content, load_content};
 use crate::error::{Error, Errors, Warning};
+use crate::feed::{FEED_SIZE, FeedItem, atom_feed, robots, sitemap, url_prefix};
 use crate::front_matter::Date;
 use crate::highlight::Highlighter;
 use crate::output::Staging;
 use crate::render::{RenderContext, RenderedArticle, TocEntry, render_article};
 use crate::route::{Routes, Term};
+use crate::search::{SEARCH_DIR, SearchIndexer};
 use crate::snippet::{RunOptions, SnippetStats, collect_snippets, run_snippets};
 use crate::template::Templates;
 
@@ -34,6 +36,9 @@ pub struct BuildOptions {
     /// Rewrite golden snippet output instead of comparing with it.
     pub bless: bool,
 }
+
+/// The site icon.
+const FAVICON: &str = include_str!("../templates/favicon.svg");
 
 /// What a successful build did.
 #[derive(Debug, Clone)]
@@ -102,7 +107,7 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
 
     // Independent stages whose errors are all worth reporting together.
     let (content, templates) = rayon::join(
-        || load_content(root, options.drafts),
+        || load_content(root, options.drafts, &config.authors),
         || Templates::load(root),
     );
     let highlighter = Highlighter::new(&config.highlight);
@@ -133,7 +138,17 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
             },
         )
     });
-    let snippets = snippets.map_err(|e| errors.extend(e.0)).ok();
+    let snippets = match snippets {
+        Ok(outcome) if outcome.failures.is_empty() => Some((outcome.runs, outcome.stats)),
+        Ok(outcome) => {
+            errors.extend(outcome.failures);
+            None
+        }
+        Err(e) => {
+            errors.extend(e.0);
+            None
+        }
+    };
     let (Some(templates), Some(highlighter), Some((runs, snippet_stats))) =
         (templates, highlighter, snippets)
     else {
@@ -147,10 +162,19 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
         snippets: &runs,
     };
     let site = SiteValues::new(&config, routes.base_path());
+    let prefix = url_prefix(&config.base_url, routes.base_path());
     let staging = Staging::new(&output)?;
+    let order = newest_first(&content);
+    let mut rank = vec![0; order.len()];
+    for (position, &i) in order.iter().enumerate() {
+        rank[i] = position;
+    }
+    let search = config
+        .search
+        .then(|| SearchIndexer::start(&config.language));
 
-    // Each article page is rendered and written in parallel; what the list
-    // pages need of it comes back.
+    // Each article page is rendered, written and indexed in parallel; what
+    // the list pages need of it comes back (with the body only for the feed).
     let results: Vec<Result<ArticleValues, Error>> = content
         .articles
         .par_iter()
@@ -166,7 +190,14 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
                 },
             )?;
             staging.write(&format!("{}/index.html", article.slug), html.as_bytes())?;
-            Ok(values.without_body())
+            if let Some(search) = &search {
+                search.add(format!("/{}/", article.slug), html);
+            }
+            Ok(if rank[i] < FEED_SIZE {
+                values
+            } else {
+                values.without_body()
+            })
         })
         .collect();
     let mut summaries = Vec::with_capacity(results.len());
@@ -176,88 +207,134 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
             Err(e) => errors.push(e),
         }
     }
+    let search_files = search.map(SearchIndexer::finish).transpose();
+    let search_files = search_files.map_err(|e| errors.push(e)).ok().flatten();
     if !errors.is_empty() {
         return Err(Errors(errors));
     }
 
-    let mut pages = summaries.len();
-    let newest_first = newest_first(&content, &summaries);
-    let pick = |indexes: &[usize]| -> Vec<&ArticleValues> {
-        newest_first
-            .iter()
-            .copied()
-            .filter(|i| indexes.contains(i))
-            .map(|i| &summaries[i])
-            .collect()
+    // The list pages, in parallel: each is (path, template, values).
+    let newest = |indexes: &[usize]| -> Vec<&ArticleValues> {
+        let mut sorted = indexes.to_vec();
+        sorted.sort_by_key(|&i| rank[i]);
+        sorted.into_iter().map(|i| &summaries[i]).collect()
     };
-    let all: Vec<&ArticleValues> = newest_first.iter().map(|&i| &summaries[i]).collect();
-    staging.write(
-        "index.html",
-        templates
-            .render(
-                "index.html",
-                &ListPage {
-                    site: &site,
-                    articles: &all,
-                },
-            )?
-            .as_bytes(),
-    )?;
-    pages += 1;
-
+    let all = newest(&order);
     let tags: Vec<TermValues> = routes
         .tags
         .iter()
         .map(|t| TermValues::new(t, routes.url(&format!("tags/{}/", t.slug))))
         .collect();
-    staging.write(
-        "tags/index.html",
-        templates
-            .render(
-                "tags.html",
-                &TagsPage {
-                    site: &site,
-                    tags: &tags,
-                },
-            )?
-            .as_bytes(),
-    )?;
-    pages += 1;
-    let term_pages: Vec<Result<(), Error>> = routes
-        .tags
-        .par_iter()
-        .zip(&tags)
-        .map(|(term, values)| {
-            let html = templates.render(
-                "tag.html",
-                &TermPage {
-                    site: &site,
-                    tag: Some(values),
-                    author: None,
-                    articles: &pick(&term.articles),
-                },
-            )?;
-            staging.write(&format!("tags/{}/index.html", term.slug), html.as_bytes())
-        })
-        .chain(routes.authors.par_iter().map(|term| {
-            let values = TermValues::new(term, routes.url(&format!("authors/{}/", term.slug)));
-            let html = templates.render(
-                "author.html",
-                &TermPage {
-                    site: &site,
-                    tag: None,
-                    author: Some(&values),
-                    articles: &pick(&term.articles),
-                },
-            )?;
-            staging.write(
-                &format!("authors/{}/index.html", term.slug),
-                html.as_bytes(),
-            )
-        }))
+    let authors: Vec<TermValues> = routes
+        .authors
+        .iter()
+        .map(|t| TermValues::new(t, routes.url(&format!("authors/{}/", t.slug))))
         .collect();
-    pages += term_pages.len();
-    errors.extend(term_pages.into_iter().filter_map(Result::err));
+    let mut lists: Vec<(String, &str, TermPage<'_>)> = vec![
+        (
+            "index.html".into(),
+            "index.html",
+            TermPage::list(&site, all.clone()),
+        ),
+        (
+            "tags/index.html".into(),
+            "tags.html",
+            TermPage::tags(&site, &tags),
+        ),
+        (
+            "search/index.html".into(),
+            "search.html",
+            TermPage::list(&site, Vec::new()),
+        ),
+        (
+            "404.html".into(),
+            "404.html",
+            TermPage::list(&site, Vec::new()),
+        ),
+    ];
+    for (term, values) in routes.tags.iter().zip(&tags) {
+        let page = TermPage {
+            tag: Some(values),
+            ..TermPage::list(&site, newest(&term.articles))
+        };
+        lists.push((format!("tags/{}/index.html", term.slug), "tag.html", page));
+    }
+    for (term, values) in routes.authors.iter().zip(&authors) {
+        let page = TermPage {
+            author: Some(values),
+            ..TermPage::list(&site, newest(&term.articles))
+        };
+        lists.push((
+            format!("authors/{}/index.html", term.slug),
+            "author.html",
+            page,
+        ));
+    }
+    let written: Vec<Result<(), Error>> = lists
+        .par_iter()
+        .map(|(path, template, values)| {
+            staging.write(path, templates.render(template, values)?.as_bytes())
+        })
+        .collect();
+    errors.extend(written.into_iter().filter_map(Result::err));
+    // Pages for readers: the 404 page and the search page are not counted.
+    let pages = summaries.len() + lists.len() - 2;
+
+    let feed: Vec<FeedItem> = order
+        .iter()
+        .take(FEED_SIZE)
+        .map(|&i| {
+            let (article, values) = (&content.articles[i], &summaries[i]);
+            FeedItem {
+                title: article.front.title.clone(),
+                url: format!("{prefix}/{}/", article.slug),
+                authors: article.front.authors.clone(),
+                updated: article.front.updated_at,
+                published: article.front.created_at,
+                summary: values.tldr.clone(),
+                content: values.body.clone(),
+            }
+        })
+        .collect();
+    let mut sitemap_pages: Vec<(String, Option<Date>)> = order
+        .iter()
+        .map(|&i| {
+            let front = &content.articles[i].front;
+            (
+                format!("{prefix}/{}/", content.articles[i].slug),
+                front.updated_at.or(front.created_at),
+            )
+        })
+        .collect();
+    let newest_date = order
+        .iter()
+        .filter_map(|&i| {
+            content.articles[i]
+                .front
+                .updated_at
+                .or(content.articles[i].front.created_at)
+        })
+        .max();
+    sitemap_pages.insert(0, (format!("{prefix}/"), newest_date));
+    sitemap_pages.push((format!("{prefix}/tags/"), newest_date));
+    for (path, _, _) in &lists[4..] {
+        let url = format!("{prefix}/{}", path.trim_end_matches("index.html"));
+        sitemap_pages.push((url, None));
+    }
+    let site_files: [(&str, String); 3] = [
+        (
+            "atom.xml",
+            atom_feed(&config.title, &config.description, &prefix, &feed),
+        ),
+        ("sitemap.xml", sitemap(&sitemap_pages)),
+        ("robots.txt", robots(&prefix)),
+    ];
+    for (path, text) in site_files {
+        staging.write(path, text.as_bytes())?;
+    }
+    for (path, bytes) in search_files.iter().flatten() {
+        staging.write(&format!("{SEARCH_DIR}/{path}"), bytes)?;
+    }
 
     for asset in &content.assets {
         if let Err(e) = staging.copy(&asset.rel, &asset.source) {
@@ -265,6 +342,7 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
         }
     }
     staging.write("static/style.css", templates.style.as_bytes())?;
+    staging.write("static/favicon.svg", FAVICON.as_bytes())?;
     staging.write("static/highlight.css", highlighter.css().as_bytes())?;
     if !errors.is_empty() {
         return Err(Errors(errors));
@@ -283,7 +361,7 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
 /// Takes the site's build lock, waiting for a build that holds it: two
 /// builds of one site must not interleave their snippet runs and swaps.
 /// The lock is released when the returned file is dropped.
-fn lock_site(cache_dir: &Path) -> Result<std::fs::File, Error> {
+pub fn lock_site(cache_dir: &Path) -> Result<std::fs::File, Error> {
     let path = cache_dir.join("build.lock");
     std::fs::create_dir_all(cache_dir).map_err(|source| Error::Write {
         path: cache_dir.to_owned(),
@@ -314,8 +392,8 @@ fn lock_site(cache_dir: &Path) -> Result<std::fs::File, Error> {
 }
 
 /// Article indexes, newest `created_at` first; undated ones last by title.
-fn newest_first(content: &Content, summaries: &[ArticleValues]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..summaries.len()).collect();
+fn newest_first(content: &Content) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..content.articles.len()).collect();
     order.sort_by(|&a, &b| {
         let (fa, fb) = (&content.articles[a].front, &content.articles[b].front);
         fb.created_at
@@ -471,24 +549,34 @@ struct ArticlePage<'a> {
     article: &'a ArticleValues,
 }
 
-#[derive(Serialize)]
-struct ListPage<'a> {
-    site: &'a SiteValues,
-    articles: &'a [&'a ArticleValues],
-}
-
-#[derive(Serialize)]
-struct TagsPage<'a> {
-    site: &'a SiteValues,
-    tags: &'a [TermValues],
-}
-
+/// The values of every list page: `articles`, and `tag`, `author` or
+/// `tags` where they apply.
 #[derive(Serialize)]
 struct TermPage<'a> {
     site: &'a SiteValues,
+    articles: Vec<&'a ArticleValues>,
     tag: Option<&'a TermValues>,
     author: Option<&'a TermValues>,
-    articles: &'a [&'a ArticleValues],
+    tags: &'a [TermValues],
+}
+
+impl<'a> TermPage<'a> {
+    fn list(site: &'a SiteValues, articles: Vec<&'a ArticleValues>) -> Self {
+        TermPage {
+            site,
+            articles,
+            tag: None,
+            author: None,
+            tags: &[],
+        }
+    }
+
+    fn tags(site: &'a SiteValues, tags: &'a [TermValues]) -> Self {
+        TermPage {
+            tags,
+            ..TermPage::list(site, Vec::new())
+        }
+    }
 }
 
 /// The default output folder of a site root.

@@ -29,6 +29,13 @@ impl UniqueIds {
         }
     }
 
+    /// Every id handed out or reserved, sorted.
+    pub fn taken(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.taken.iter().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     /// Returns `base` if it is free, or else the first free `base-N`.
     pub fn claim(&mut self, base: &str) -> String {
         if self.taken.insert(base.to_owned()) {

@@ -14,7 +14,7 @@ use crate::error::{Error, Errors};
 pub const TEMPLATE_DIR: &str = "templates";
 
 /// kiln's own templates, by name.
-const DEFAULTS: [(&str, &str); 7] = [
+const DEFAULTS: [(&str, &str); 9] = [
     ("base.html", include_str!("../templates/base.html")),
     ("article.html", include_str!("../templates/article.html")),
     (
@@ -25,6 +25,8 @@ const DEFAULTS: [(&str, &str); 7] = [
     ("tag.html", include_str!("../templates/tag.html")),
     ("tags.html", include_str!("../templates/tags.html")),
     ("author.html", include_str!("../templates/author.html")),
+    ("search.html", include_str!("../templates/search.html")),
+    ("404.html", include_str!("../templates/404.html")),
 ];
 
 const DEFAULT_STYLE: &str = include_str!("../templates/style.css");

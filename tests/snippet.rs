@@ -111,6 +111,9 @@ fn unexpected_outcomes_fail_the_build_together() {
     assert_says(&run, "content/a.md:8: inline snippet");
     assert_says(&run, "panicked; its output ended with:");
     assert_says(&run, "unexpected");
+    // The failed run was redone outside the merged binary: the panic names
+    // the snippet's own file and line (line 1 is the implicit `fn main`).
+    assert_says(&run, "panicked at snippet.rs:2:1:");
     assert_says(&run, "exited normally, but it is marked `should_panic`");
     assert_says(&run, "compiled, but it is marked `compile_fail`");
     assert_says(&run, "content/a.md:20: inline snippet");

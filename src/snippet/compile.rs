@@ -39,10 +39,20 @@ struct Builder<'a> {
 
 type Unit<'a> = (String, &'a Snippet);
 
+/// How to compile a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// Merge what can be merged.
+    Allowed,
+    /// Compile every snippet alone, for exact file names and lines.
+    Never,
+}
+
 pub fn compile_all(
     units: &[(String, &Snippet)],
     toolchain: &Toolchain,
     progress: &indicatif::ProgressBar,
+    merge: Merge,
 ) -> Result<Built, Error> {
     let dir = tempfile::Builder::new()
         .prefix("kiln-snippets-")
@@ -61,7 +71,7 @@ pub fn compile_all(
     let mut groups: BTreeMap<&str, Vec<Unit<'_>>> = BTreeMap::new();
     let mut alone: Vec<Unit<'_>> = Vec::new();
     for (key, snippet) in units {
-        if snippet.mergeable() {
+        if merge == Merge::Allowed && snippet.mergeable() {
             groups
                 .entry(snippet.options.edition.as_str())
                 .or_default()

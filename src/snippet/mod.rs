@@ -560,14 +560,25 @@ fn snippet_key(snippet: &Snippet, compiler: &str, output_limit: usize) -> String
     hasher.finalize().to_hex().to_string()
 }
 
+/// Everything the snippet stage produced: the runs (failed ones too, so a
+/// page or a check can still show them), its figures, and every snippet
+/// that did not do what its options expect.
+#[derive(Debug)]
+pub struct SnippetOutcome {
+    pub runs: SnippetRuns,
+    pub stats: SnippetStats,
+    pub failures: Vec<Error>,
+}
+
 /// Compiles and runs every snippet that the cache does not hold, then
-/// judges every snippet. All failures are reported together.
+/// judges every snippet. `Err` only when the stage itself cannot work (no
+/// rustc, an unwritable cache).
 pub fn run_snippets(
     snippets: Vec<Snippet>,
     articles: &[Article],
     config: &SnippetConfig,
     options: &RunOptions,
-) -> Result<(SnippetRuns, SnippetStats), Errors> {
+) -> Result<SnippetOutcome, Errors> {
     let started = Instant::now();
     let cache = Cache::new(&options.root.join(&config.cache_dir));
     let needs_compiler = snippets.iter().any(|s| s.options.mode != Mode::Ignore);
@@ -620,40 +631,34 @@ pub fn run_snippets(
                 .progress_chars("=> "),
         );
         progress.set_message("compiling snippets");
-        let built = compile::compile_all(&misses, toolchain, &progress).map_err(Errors::from)?;
+        let built = compile::compile_all(&misses, toolchain, &progress, compile::Merge::Allowed)
+            .map_err(Errors::from)?;
         rustc_invocations = built.invocations;
         progress.set_message("running snippets");
-        let fresh: Vec<(String, SnippetRun)> = misses
-            .par_iter()
-            .map(|(key, snippet)| {
-                let run = match built.results.get(key) {
-                    Some(compile::Compiled::Binary { path, arg }) => {
-                        let execution = (snippet.options.mode == Mode::Run).then(|| {
-                            exec::execute(
-                                path,
-                                arg.as_deref(),
-                                snippet.options.timeout,
-                                config.output_limit,
-                            )
-                        });
-                        SnippetRun {
-                            compile: Compile::Succeeded,
-                            execution,
-                        }
-                    }
-                    Some(compile::Compiled::Failed(diagnostics)) => SnippetRun {
-                        compile: Compile::Failed(diagnostics.clone()),
-                        execution: None,
-                    },
-                    None => SnippetRun {
-                        compile: Compile::Failed("kiln lost track of this snippet's build".into()),
-                        execution: None,
-                    },
-                };
-                progress.inc(1);
-                (key.clone(), run)
+        let mut fresh = build_and_run(&misses, &built, config, &progress);
+        // A run that went wrong inside a merged binary is redone alone, so
+        // that its panic message names the snippet's own file and lines.
+        let retry: Vec<(String, &Snippet)> = misses
+            .iter()
+            .zip(&fresh)
+            .filter(|((key, snippet), (_, run))| {
+                matches!(
+                    built.results.get(key),
+                    Some(compile::Compiled::Binary { arg: Some(_), .. })
+                ) && judge(&snippet.options, run).is_err()
             })
+            .map(|((key, snippet), _)| (key.clone(), *snippet))
             .collect();
+        if !retry.is_empty() {
+            let alone = compile::compile_all(&retry, toolchain, &progress, compile::Merge::Never)
+                .map_err(Errors::from)?;
+            rustc_invocations += alone.invocations;
+            for (key, run) in build_and_run(&retry, &alone, config, &progress) {
+                if let Some(slot) = fresh.iter_mut().find(|(k, _)| *k == key) {
+                    slot.1 = run;
+                }
+            }
+        }
         progress.finish_and_clear();
         for (key, run) in fresh {
             // A timeout may pass on a quieter machine: never cache one.
@@ -703,11 +708,51 @@ pub fn run_snippets(
         failed: errors.len(),
         elapsed: started.elapsed(),
     };
-    if errors.is_empty() {
-        Ok((SnippetRuns { by_article }, stats))
-    } else {
-        Err(Errors(errors))
-    }
+    Ok(SnippetOutcome {
+        runs: SnippetRuns { by_article },
+        stats,
+        failures: errors,
+    })
+}
+
+/// Runs every compiled unit (in parallel) and pairs each key with its run.
+fn build_and_run(
+    units: &[(String, &Snippet)],
+    built: &compile::Built,
+    config: &SnippetConfig,
+    progress: &indicatif::ProgressBar,
+) -> Vec<(String, SnippetRun)> {
+    units
+        .par_iter()
+        .map(|(key, snippet)| {
+            let run = match built.results.get(key) {
+                Some(compile::Compiled::Binary { path, arg }) => {
+                    let execution = (snippet.options.mode == Mode::Run).then(|| {
+                        exec::execute(
+                            path,
+                            arg.as_deref(),
+                            snippet.options.timeout,
+                            config.output_limit,
+                        )
+                    });
+                    SnippetRun {
+                        compile: Compile::Succeeded,
+                        execution,
+                    }
+                }
+                Some(compile::Compiled::Failed(diagnostics)) => SnippetRun {
+                    compile: Compile::Failed(diagnostics.clone()),
+                    execution: None,
+                },
+                None => SnippetRun {
+                    compile: Compile::Failed("kiln lost track of this snippet's build".into()),
+                    execution: None,
+                },
+            };
+            progress.inc(1);
+            (key.clone(), run)
+        })
+        .collect()
 }
 
 /// Whether a run is what the snippet's options expect.
