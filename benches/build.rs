@@ -5,6 +5,9 @@
 //! 50) and reports the median wall time and peak memory of `kiln build` over
 //! several runs, next to the same build on one thread, measured in the same
 //! run. Rust fences are marked `ignore` so this measures rendering alone.
+//! Like Zola's default, the comparable build has no search index
+//! (`search = false`); the last column is the default build with Pagefind's
+//! index, measured on the same site.
 //!
 //! Environment: `KILN_BENCH_SIZES` (default `1000,10000`), `KILN_BENCH_RUNS`
 //! (default 5), `KILN_BENCH_KEEP=/tmp/site` to keep each generated site as
@@ -46,14 +49,19 @@ fn main() {
                 "cannot copy the site to {keep}-{n}"
             );
         }
+        std::fs::write(dir.path().join("kiln.toml"), "search = false\n").unwrap();
         let parallel = measure(kiln, dir.path(), runs, None);
         let single = measure(kiln, dir.path(), runs.min(3), Some("1"));
+        std::fs::remove_file(dir.path().join("kiln.toml")).unwrap();
+        let searched = measure(kiln, dir.path(), runs.min(3), None);
         println!(
-            "{n:>7}  {:>8.2}s  {:>7} MiB  {:>14.2}s  {:>8.2}x",
+            "{n:>7}  {:>8.2}s  {:>6} MiB  {:>14.2}s  {:>8.2}x  {:>12.2}s  {:>9} MiB",
             parallel.0.as_secs_f64(),
             parallel.1 / 1024,
             single.0.as_secs_f64(),
-            single.0.as_secs_f64() / parallel.0.as_secs_f64()
+            single.0.as_secs_f64() / parallel.0.as_secs_f64(),
+            searched.0.as_secs_f64(),
+            searched.1 / 1024
         );
     }
 }

@@ -43,6 +43,11 @@ impl Staging {
         })
     }
 
+    /// The staging folder, for tools that read the staged site.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Writes `bytes` to `rel` (a `/`-separated path) inside the staging
     /// folder, creating folders as needed.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error> {

@@ -16,7 +16,7 @@ use crate::highlight::Highlighter;
 use crate::output::Staging;
 use crate::render::{RenderContext, RenderedArticle, TocEntry, render_article};
 use crate::route::{Routes, Term};
-use crate::search::{SEARCH_DIR, SearchIndexer};
+use crate::search::{SEARCH_DIR, build_search_index};
 use crate::snippet::{RunOptions, SnippetStats, collect_snippets, run_snippets};
 use crate::template::Templates;
 
@@ -169,11 +169,8 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
     for (position, &i) in order.iter().enumerate() {
         rank[i] = position;
     }
-    let search = config
-        .search
-        .then(|| SearchIndexer::start(&config.language));
 
-    // Each article page is rendered, written and indexed in parallel; what
+    // Each article page is rendered and written in parallel; what
     // the list pages need of it comes back (with the body only for the feed).
     let results: Vec<Result<ArticleValues, Error>> = content
         .articles
@@ -190,9 +187,6 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
                 },
             )?;
             staging.write(&format!("{}/index.html", article.slug), html.as_bytes())?;
-            if let Some(search) = &search {
-                search.add(format!("/{}/", article.slug), html);
-            }
             Ok(if rank[i] < FEED_SIZE {
                 values
             } else {
@@ -207,8 +201,6 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
             Err(e) => errors.push(e),
         }
     }
-    let search_files = search.map(SearchIndexer::finish).transpose();
-    let search_files = search_files.map_err(|e| errors.push(e)).ok().flatten();
     if !errors.is_empty() {
         return Err(Errors(errors));
     }
@@ -332,8 +324,10 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
     for (path, text) in site_files {
         staging.write(path, text.as_bytes())?;
     }
-    for (path, bytes) in search_files.iter().flatten() {
-        staging.write(&format!("{SEARCH_DIR}/{path}"), bytes)?;
+    if config.search {
+        for (path, bytes) in build_search_index(staging.path(), &config.language)? {
+            staging.write(&format!("{SEARCH_DIR}/{path}"), &bytes)?;
+        }
     }
 
     for asset in &content.assets {
