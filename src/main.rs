@@ -4,6 +4,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use kiln::check::check_site;
+use kiln::config::Config;
+use kiln::scaffold::{NewArticle, new_article};
+use kiln::serve::{ServeOptions, serve};
 use kiln::site::{BuildOptions, build_site};
 
 /// kiln builds a knowledge base of Markdown articles into a static site, and
@@ -49,6 +52,39 @@ enum Command {
         #[arg(long)]
         drafts: bool,
     },
+    /// Write a new article (and, with --snippet, a Rust snippet it runs).
+    New {
+        /// The article's title; its file name is made from it.
+        title: String,
+        /// Comma-separated tags.
+        #[arg(long, value_delimiter = ',')]
+        tags: Vec<String>,
+        /// Also write `snippets/<slug>.rs`, linked from the article.
+        #[arg(long)]
+        snippet: bool,
+        /// The site root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+    /// Build, serve on http://127.0.0.1:1111/, and rebuild and reload the
+    /// browser when a source changes.
+    Serve {
+        /// The site root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// The port; 0 picks a free one.
+        #[arg(long, default_value_t = 1111)]
+        port: u16,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Open the site in a browser.
+        #[arg(long)]
+        open: bool,
+        /// Also publish articles marked `draft: true`.
+        #[arg(long)]
+        drafts: bool,
+    },
     /// Deletes a previous site that `build` moved aside (used by `build`
     /// itself, in the background).
     #[command(hide = true)]
@@ -65,6 +101,72 @@ fn main() -> ExitCode {
                 let _ = std::fs::remove_dir_all(&path);
             }
             ExitCode::SUCCESS
+        }
+        Command::New {
+            title,
+            tags,
+            snippet,
+            root,
+        } => {
+            let root = site_root(root);
+            let config = match Config::load(&root) {
+                Ok(config) => config,
+                Err(e) => return fail(&e),
+            };
+            let tags = tags
+                .into_iter()
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .collect();
+            match new_article(
+                &root,
+                &config,
+                &NewArticle {
+                    title,
+                    tags,
+                    snippet,
+                },
+            ) {
+                Ok(written) => {
+                    for path in &written {
+                        println!("wrote {}", path.display());
+                    }
+                    println!("preview it with `kiln serve` (or `cargo run -- serve`)");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Serve {
+            root,
+            port,
+            bind,
+            open,
+            drafts,
+        } => {
+            let root = site_root(root);
+            let config = match Config::load(&root) {
+                Ok(config) => config,
+                Err(e) => return fail(&e),
+            };
+            let output = root.join(&config.snippets.cache_dir).join("serve");
+            let options = ServeOptions {
+                build: BuildOptions {
+                    root,
+                    output: Some(output),
+                    drafts,
+                    base_url: Some("/".to_owned()),
+                    fresh: false,
+                    bless: false,
+                },
+                bind,
+                port,
+                open,
+            };
+            match serve(options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
         }
         Command::Check { root, drafts } => {
             let report = check_site(&BuildOptions {
@@ -176,6 +278,11 @@ fn remove_in_background(path: &std::path::Path) {
     if spawned.is_err() {
         let _ = std::fs::remove_dir_all(path);
     }
+}
+
+fn fail(error: &dyn std::error::Error) -> ExitCode {
+    eprintln!("error: {}", chain(error));
+    ExitCode::FAILURE
 }
 
 /// `.` as an empty path, so that messages say `content/a.md`, not

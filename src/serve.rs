@@ -1,0 +1,266 @@
+//! `kiln serve`: build, serve on loopback, watch the sources, rebuild on a
+//! change and reload the open pages. A failed rebuild keeps the last good
+//! pages served and shows its errors over them.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Request, Response, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use notify_debouncer_full::notify::RecursiveMode;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_status::SetStatus;
+use tower_livereload::{LiveReloadLayer, Reloader};
+
+use crate::config::CONFIG_FILE;
+use crate::content::CONTENT_DIR;
+use crate::error::Error;
+use crate::highlight::escape_html;
+use crate::site::{Build, BuildOptions, build_site};
+use crate::snippet::SNIPPET_DIR;
+use crate::template::TEMPLATE_DIR;
+
+/// What `kiln serve` was asked for.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The site to build; its output is a folder of kiln's own, so `serve`
+    /// never replaces the `public/` that `build` made.
+    pub build: BuildOptions,
+    pub bind: IpAddr,
+    pub port: u16,
+    pub open: bool,
+}
+
+/// What the server shows besides the site: the last build's errors.
+#[derive(Debug, Default)]
+struct Status {
+    builds: u64,
+    /// The terminal's message of the last failed build, if it failed.
+    error: Option<String>,
+}
+
+type Shared = Arc<Mutex<Status>>;
+
+/// Runs until Ctrl-C. Errors only if the server cannot start.
+pub fn serve(options: ServeOptions) -> Result<(), Error> {
+    // Builds run outside the server's runtime (the search indexer has its
+    // own): the first one here, the next ones on the watcher's thread.
+    let status: Shared = Arc::default();
+    rebuild(&options.build, &status, "built");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other {
+            message: format!("cannot start the server: {e}"),
+        })?;
+    runtime.block_on(run(options, status))
+}
+
+async fn run(options: ServeOptions, status: Shared) -> Result<(), Error> {
+    let output = options
+        .build
+        .output
+        .clone()
+        .expect("serve always names its output folder");
+
+    let livereload = LiveReloadLayer::new();
+    let reloader = livereload.reloader();
+    let not_found = SetStatus::new(
+        ServeFile::new(output.join("404.html")),
+        StatusCode::NOT_FOUND,
+    );
+    let app = Router::new()
+        .route("/__kiln/status", get(status_json))
+        .fallback_service(ServeDir::new(&output).not_found_service(not_found))
+        .layer(middleware::from_fn_with_state(
+            status.clone(),
+            error_overlay,
+        ))
+        .layer(livereload)
+        .with_state(status.clone());
+
+    let address = SocketAddr::new(options.bind, options.port);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| Error::Other {
+            message: format!("cannot listen on {address}: {e}"),
+        })?;
+    let local = listener.local_addr().map_err(|e| Error::Other {
+        message: format!("cannot read the bound address: {e}"),
+    })?;
+    let url = format!("http://{local}/");
+    println!("serving {url} (from `{}`; Ctrl-C stops)", output.display());
+    if !options.bind.is_loopback() {
+        eprintln!(
+            "warning: listening on {}, reachable from other machines",
+            options.bind
+        );
+    }
+    if options.open
+        && let Err(e) = open::that_detached(&url)
+    {
+        eprintln!("warning: cannot open a browser: {e}");
+    }
+
+    let watched = watch(&options.build, status.clone(), reloader)?;
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    drop(watched);
+    served.map_err(|e| Error::Other {
+        message: format!("the server stopped: {e}"),
+    })
+}
+
+/// Builds, prints what happened as `kiln build` would, and records it.
+fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
+    let started = Instant::now();
+    let Build { warnings, result } = build_site(options);
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    let error = match result {
+        Ok(summary) => {
+            println!(
+                "{verb} {} articles in {} ms",
+                summary.articles,
+                started.elapsed().as_millis()
+            );
+            if let Some(stale) = summary.stale {
+                std::thread::spawn(move || std::fs::remove_dir_all(stale));
+            }
+            None
+        }
+        Err(errors) => {
+            let mut text = String::new();
+            for error in &errors.0 {
+                text.push_str(&format!("error: {error}\n"));
+            }
+            text.push_str(&format!("error: {errors}; the last good pages stay served"));
+            eprintln!("{text}");
+            Some(text)
+        }
+    };
+    if let Ok(mut status) = status.lock() {
+        status.builds += 1;
+        status.error = error;
+    }
+}
+
+/// Watches the site's sources and rebuilds on a change. The returned
+/// debouncer stops watching when dropped.
+fn watch(options: &BuildOptions, status: Shared, reloader: Reloader) -> Result<impl Drop, Error> {
+    let root = options.root.clone();
+    let dirs: Vec<PathBuf> = [CONTENT_DIR, TEMPLATE_DIR, SNIPPET_DIR]
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
+    let config_file = root.join(CONFIG_FILE);
+    let relevant = {
+        let dirs = dirs.clone();
+        let config_file = config_file.clone();
+        move |path: &Path| dirs.iter().any(|d| path.starts_with(d)) || path == config_file
+    };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let mut debouncer =
+        notify_debouncer_full::new_debouncer(Duration::from_millis(50), None, sender).map_err(
+            |e| Error::Other {
+                message: format!("cannot watch the site: {e}"),
+            },
+        )?;
+    let fail = |path: &Path, e: notify_debouncer_full::notify::Error| Error::Other {
+        message: format!("cannot watch `{}`: {e}", path.display()),
+    };
+    for dir in dirs.iter().filter(|d| d.is_dir()) {
+        debouncer
+            .watch(dir, RecursiveMode::Recursive)
+            .map_err(|e| fail(dir, e))?;
+    }
+    // The root itself, for `kiln.toml` and for folders created later.
+    let root_dir = if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root.clone()
+    };
+    debouncer
+        .watch(&root_dir, RecursiveMode::NonRecursive)
+        .map_err(|e| fail(&root_dir, e))?;
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let root_abs = absolute(&root_dir);
+    let options = options.clone();
+    std::thread::spawn(move || {
+        for events in receiver {
+            let Ok(events) = events else { continue };
+            // Reading the sources during a build is reported too (as access
+            // events): only changes count, or every build would start another.
+            let changed = events
+                .iter()
+                .filter(|e| !e.kind.is_access() && !e.kind.is_other())
+                .flat_map(|e| e.paths.iter())
+                .any(|p| {
+                    let rel = p.strip_prefix(&root_abs).unwrap_or(p);
+                    relevant(&root.join(rel))
+                });
+            if changed {
+                rebuild(&options, &status, "rebuilt");
+                reloader.reload();
+            }
+        }
+    });
+    Ok(debouncer)
+}
+
+async fn status_json(State(status): State<Shared>) -> impl IntoResponse {
+    let (builds, error) = match status.lock() {
+        Ok(s) => (s.builds, s.error.clone()),
+        Err(_) => (0, None),
+    };
+    let body = serde_json::json!({ "builds": builds, "ok": error.is_none(), "error": error });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+}
+
+/// While the last build failed, every HTML page carries its errors on top.
+async fn error_overlay(
+    State(status): State<Shared>,
+    request: Request<Body>,
+    next: Next,
+) -> Response<Body> {
+    let response = next.run(request).await;
+    let error = status.lock().ok().and_then(|s| s.error.clone());
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let Some(error) = error.filter(|_| is_html) else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let html = String::from_utf8_lossy(&bytes);
+    let overlay = format!(
+        "<div id=\"kiln-error-overlay\" role=\"alert\" style=\"position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(20,20,24,.94);color:#ffd7d7;font:14px/1.5 ui-monospace,monospace;padding:2rem\"><h2 style=\"color:#fff;font:600 1.3rem system-ui,sans-serif\">kiln: the last build failed</h2><pre style=\"white-space:pre-wrap\">{}</pre><p style=\"color:#ccc;font-family:system-ui,sans-serif\">Fix it and save: the page reloads. Until then the last good build is served under this message.</p></div>",
+        escape_html(&error)
+    );
+    let injected = match html.rfind("</body>") {
+        Some(at) => format!("{}{overlay}{}", &html[..at], &html[at..]),
+        None => format!("{html}{overlay}"),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(injected))
+}

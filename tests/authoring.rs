@@ -1,0 +1,294 @@
+//! The authoring loop: `kiln new` and `kiln serve`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Site, text};
+
+#[test]
+fn new_writes_an_article_and_snippet_that_build_accepts() {
+    let site = Site::new();
+    let run = site.kiln(&[
+        "new",
+        "My note: first & best",
+        "--tags",
+        "rust, notes",
+        "--snippet",
+    ]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("wrote content/my-note-first-best.md"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("wrote snippets/my_note_first_best.rs"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("kiln serve"), "{}", run.stdout);
+    let built = site.build();
+    assert!(
+        built.stdout.contains("snippets: 1 (0 cached)"),
+        "{}",
+        built.stdout
+    );
+    let page = site.page("my-note-first-best/index.html");
+    assert_eq!(text(&page.one("h1")), "My note: first & best");
+    assert_eq!(page.texts(".article-header .tags a"), ["rust", "notes"]);
+    assert_eq!(page.select("nav.toc").len(), 1);
+    assert_eq!(
+        text(&page.one(".snippet-output samp")),
+        "This snippet was compiled, run, shown."
+    );
+    assert_eq!(page.select(".article-header time").len(), 2);
+}
+
+#[test]
+fn new_refuses_to_overwrite() {
+    let site = Site::new();
+    site.file("content/taken.md", "---\ntitle: Mine\n---\nkeep me\n");
+    let run = site.kiln(&["new", "Taken"]);
+    run.assert_failed();
+    assert!(
+        run.stderr
+            .contains("`content/taken.md` already exists; kiln new never overwrites a file"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(site.path("content/taken.md")).unwrap(),
+        "---\ntitle: Mine\n---\nkeep me\n"
+    );
+    // A snippet in the way stops it too, before anything is written.
+    site.file("snippets/other.rs", "fn main() {}\n");
+    site.kiln(&["new", "Other", "--snippet"]).assert_failed();
+    assert!(!site.exists("content/other.md"));
+}
+
+/// A running `kiln serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(site: &Site) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["serve", "--port", "0"])
+        .current_dir(site.root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let port = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("serving http://127.0.0.1:") {
+            break rest.split('/').next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, port }
+}
+
+/// A raw HTTP/1.1 GET, so that paths such as `/../x` reach the server as
+/// written. Returns the status and the (de-chunked) body.
+fn get(port: u16, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let chunked = head.to_lowercase().contains("transfer-encoding: chunked");
+    (
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
+    )
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Opens the live-reload event stream and waits for its first event.
+fn events(port: u16) -> TcpStream {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /_tower-livereload/event-stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    )
+    .unwrap();
+    wait_for(&mut stream, "event: init");
+    stream
+}
+
+fn wait_for(stream: &mut TcpStream, needle: &str) {
+    let mut seen = String::new();
+    let mut buf = [0u8; 1024];
+    while !seen.contains(needle) {
+        let n = stream.read(&mut buf).expect("the event came in time");
+        assert!(n > 0, "the event stream closed before {needle:?}: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
+fn status(port: u16) -> serde_json::Value {
+    serde_json::from_str(&get(port, "/__kiln/status").1).unwrap()
+}
+
+/// Polls the server's build status until `done` holds (20 s at most).
+fn wait_until(port: u16, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let state = status(port);
+        if done(&state) {
+            return state;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "stuck at {state}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_reloads_on_edits_and_survives_bad_ones() {
+    let site = Site::new();
+    site.file(
+        "content/a.md",
+        "---\ntitle: First title\n---\n## Hello\n\nBody text.\n",
+    );
+    let server = start_server(&site);
+    let port = server.port;
+
+    let (code, html) = get(port, "/a/");
+    assert_eq!(code, 200);
+    let page = scraper::Html::parse_document(&html);
+    let h1 = scraper::Selector::parse("h1").unwrap();
+    assert_eq!(
+        page.select(&h1).next().unwrap().text().collect::<String>(),
+        "First title"
+    );
+    // The reload script is in served pages only, never in the files.
+    assert!(html.contains("_tower-livereload"));
+    let built = std::fs::read_to_string(site.path(".kiln-cache/serve/a/index.html")).unwrap();
+    assert!(!built.contains("_tower-livereload"));
+    assert!(!site.exists("public"), "serve must not touch public/");
+
+    // An edit: a reload event, then the new page.
+    let mut stream = events(port);
+    let edited = Instant::now();
+    site.file(
+        "content/a.md",
+        "---\ntitle: Second title\n---\n## Hello\n\nBody text.\n",
+    );
+    wait_for(&mut stream, "event: reload");
+    eprintln!("edit to reload event: {} ms", edited.elapsed().as_millis());
+    let (_, html) = get(port, "/a/");
+    assert!(html.contains("Second title"));
+
+    // A bad edit: the server stays up, says why, and keeps the last good page.
+    site.file("content/a.md", "---\ntitle: [broken\n---\n");
+    let state = wait_until(port, |s| s["ok"] == false);
+    let error = state["error"].as_str().unwrap();
+    assert!(error.contains("content/a.md:"), "{error}");
+    let (code, html) = get(port, "/a/");
+    assert_eq!(code, 200);
+    let page = scraper::Html::parse_document(&html);
+    let overlay = scraper::Selector::parse("#kiln-error-overlay pre").unwrap();
+    let shown = page
+        .select(&overlay)
+        .next()
+        .expect("an error overlay")
+        .text()
+        .collect::<String>();
+    assert_eq!(shown, error);
+    assert!(html.contains("Second title"));
+
+    // Fixed again: the overlay is gone.
+    site.file("content/a.md", "---\ntitle: Third title\n---\nok\n");
+    wait_until(port, |s| s["ok"] == true);
+    let (_, html) = get(port, "/a/");
+    assert!(html.contains("Third title") && !html.contains("kiln-error-overlay"));
+
+    // Building reads the sources; that must not count as a change.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = status(port)["builds"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(
+        status(port)["builds"].as_u64().unwrap(),
+        before,
+        "rebuilds without edits"
+    );
+}
+
+#[test]
+fn serve_refuses_paths_outside_the_site() {
+    let site = Site::new();
+    site.file("content/a.md", "---\ntitle: A\n---\nx\n")
+        .file("kiln.toml", "title = \"SECRET-CONFIG\"\n");
+    let server = start_server(&site);
+    let outside = [
+        "/../kiln.toml",
+        "/../../kiln.toml",
+        "/%2e%2e/kiln.toml",
+        "/%2E%2E%2Fkiln.toml",
+        "/..%2f..%2fkiln.toml",
+        "//etc/passwd",
+        "/%2Fetc%2Fpasswd",
+        "/a/../../../../etc/passwd",
+    ];
+    for path in outside {
+        let (code, body) = get(server.port, path);
+        assert!(code == 404 || code == 400, "{path} gave {code}");
+        assert!(!body.contains("root:x:0:0"), "{path} leaked /etc/passwd");
+        assert!(
+            !body.contains("title = \"SECRET-CONFIG\""),
+            "{path} leaked kiln.toml"
+        );
+    }
+    // The 404 page is the site's own.
+    let (code, body) = get(server.port, "/no-such-page/");
+    assert_eq!(code, 404);
+    assert!(body.contains("Page not found"));
+    assert_eq!(get(server.port, "/a/").0, 200);
+}
