@@ -8,7 +8,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::content::load_content_partially;
+use crate::content::{Document, load_content_partially};
 use crate::error::{Error, Warning};
 use crate::highlight::Highlighter;
 use crate::render::{RenderContext, RenderedArticle, render_article};
@@ -137,11 +137,17 @@ fn run_checks(
         markdown: &config.markdown,
         snippets: &runs,
     };
+    let documents: Vec<Document> = content
+        .articles
+        .iter_mut()
+        .map(|a| std::mem::take(&mut a.document))
+        .collect();
     let rendered: Vec<RenderedArticle> = content
         .articles
         .par_iter()
+        .zip(documents)
         .enumerate()
-        .map(|(i, article)| render_article(i, article, &cx))
+        .map(|(i, (article, document))| render_article(i, article, document, &cx))
         .collect();
     let ids: Vec<HashSet<&str>> = rendered
         .iter()

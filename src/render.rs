@@ -61,8 +61,14 @@ pub struct RenderContext<'a> {
     pub snippets: &'a SnippetRuns,
 }
 
-/// Renders one article; `index` is its place in `Content::articles`.
-pub fn render_article(index: usize, article: &Article, cx: &RenderContext<'_>) -> RenderedArticle {
+/// Renders one article; `index` is its place in `Content::articles`. The
+/// article's parsed Markdown is consumed, so it is not copied.
+pub fn render_article(
+    index: usize,
+    article: &Article,
+    document: Document,
+    cx: &RenderContext<'_>,
+) -> RenderedArticle {
     let from_dir = article.rel_dir();
     let mut ids = UniqueIds::default();
     let Rendered {
@@ -70,11 +76,11 @@ pub fn render_article(index: usize, article: &Article, cx: &RenderContext<'_>) -
         toc,
         toc_in_body,
         links,
-    } = render_document(&article.document, from_dir, cx, &mut ids, Some(index));
+    } = render_document(document, from_dir, cx, &mut ids, Some(index));
     let heading_ids = ids.taken();
     let tldr = article.front.tldr.as_deref().map(|tldr| {
         let doc = Document::parse(tldr, 1);
-        render_document(&doc, from_dir, cx, &mut ids, None).html
+        render_document(doc, from_dir, cx, &mut ids, None).html
     });
     let thumbnail = article
         .front
@@ -103,15 +109,15 @@ struct Heading {
 }
 
 fn render_document(
-    doc: &Document,
+    doc: Document,
     from_dir: &str,
     cx: &RenderContext<'_>,
     ids: &mut UniqueIds,
     article: Option<usize>,
 ) -> Rendered {
     let with_toc = article.is_some();
-    let events = &doc.events;
-    let headings = collect_headings(events, ids);
+    let Document { mut events, lines } = doc;
+    let headings = collect_headings(&events, ids);
     let toc_range = cx.markdown.toc_min_level..=cx.markdown.toc_max_level;
     let flat: Vec<(u8, &Heading)> = headings
         .iter()
@@ -129,21 +135,20 @@ fn render_document(
     while i < events.len() {
         if let Some(embed) = embeds.and_then(|e| e.get(&i)) {
             out.push(Event::Html(snippet_html(embed, cx.highlighter).into()));
-            i = find_end(events, i) + 1;
+            i = find_end(&events, i) + 1;
             continue;
         }
+        let mut pass_through = false;
         match &events[i] {
             Event::Start(Tag::Heading { classes, attrs, .. }) => {
                 if let Some(h) = heading_at.get(&i) {
-                    links.extend(
-                        (h.start..h.end).filter_map(|k| link_ref(&events[k], doc.lines[k])),
-                    );
+                    links.extend((h.start..h.end).filter_map(|k| link_ref(&events[k], lines[k])));
                     let inner = inner_html(&events[h.start + 1..h.end], from_dir, cx.routes);
                     out.push(Event::Html(heading_html(h, classes, attrs, &inner).into()));
                     i = h.end + 1;
                     continue;
                 }
-                out.push(events[i].clone());
+                pass_through = true;
             }
             Event::Start(Tag::Paragraph) if with_toc && is_toc_marker(&events[i..]) => {
                 out.push(Event::Html(toc_to_html(&toc).into()));
@@ -152,7 +157,7 @@ fn render_document(
                 continue;
             }
             Event::Start(Tag::CodeBlock(kind)) => {
-                let end = find_end(events, i);
+                let end = find_end(&events, i);
                 let code: String = events[i + 1..end]
                     .iter()
                     .filter_map(|e| match e {
@@ -176,7 +181,7 @@ fn render_document(
                 title,
                 id,
             }) => {
-                links.extend(link_ref(&events[i], doc.lines[i]));
+                links.extend(link_ref(&events[i], lines[i]));
                 out.push(Event::Start(Tag::Link {
                     link_type: *link_type,
                     dest_url: rewrite_link(dest_url, from_dir, cx.routes),
@@ -190,7 +195,7 @@ fn render_document(
                 title,
                 id,
             }) => {
-                links.extend(link_ref(&events[i], doc.lines[i]));
+                links.extend(link_ref(&events[i], lines[i]));
                 out.push(Event::Start(Tag::Image {
                     link_type: *link_type,
                     dest_url: rewrite_link(dest_url, from_dir, cx.routes),
@@ -198,7 +203,11 @@ fn render_document(
                     id: id.clone(),
                 }));
             }
-            event => out.push(event.clone()),
+            _ => pass_through = true,
+        }
+        if pass_through {
+            // The document is consumed: move the event instead of copying it.
+            out.push(std::mem::replace(&mut events[i], Event::SoftBreak));
         }
         i += 1;
     }

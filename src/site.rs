@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::{Config, base_path_of};
-use crate::content::{Article, Content, load_content};
+use crate::content::{Article, Content, Document, load_content};
 use crate::error::{Error, Errors, Warning};
 use crate::feed::{FEED_SIZE, FeedItem, atom_feed, robots, sitemap, url_prefix};
 use crate::front_matter::Date;
@@ -170,14 +170,21 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
         rank[i] = position;
     }
 
+    // Rendering consumes each article's parsed Markdown.
+    let documents: Vec<Document> = content
+        .articles
+        .iter_mut()
+        .map(|a| std::mem::take(&mut a.document))
+        .collect();
     // Each article page is rendered and written in parallel; what
     // the list pages need of it comes back (with the body only for the feed).
     let results: Vec<Result<ArticleValues, Error>> = content
         .articles
         .par_iter()
+        .zip(documents)
         .enumerate()
-        .map(|(i, article)| {
-            let rendered = render_article(i, article, &cx);
+        .map(|(i, (article, document))| {
+            let rendered = render_article(i, article, document, &cx);
             let values = ArticleValues::new(i, article, rendered, &routes);
             let html = templates.render(
                 "article.html",
