@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use syntect::highlighting::ThemeSet;
+use syntect::highlighting::{Color, Theme, ThemeSet};
 use syntect::html::{ClassStyle, ClassedHTMLGenerator, css_for_theme_with_class_style};
 use syntect::parsing::SyntaxSet;
 use syntect::util::LinesWithEndings;
@@ -29,7 +29,7 @@ impl Highlighter {
     pub fn new(config: &HighlightConfig) -> Result<Highlighter, Error> {
         let themes = ThemeSet::load_defaults();
         let theme_css = |key: &str, name: &str| {
-            let theme = themes.themes.get(name).ok_or_else(|| {
+            let theme = themes.themes.get(name).cloned().ok_or_else(|| {
                 let known: Vec<String> = themes.themes.keys().map(|k| format!("`{k}`")).collect();
                 Error::Config {
                     path: Path::new(CONFIG_FILE).to_owned(),
@@ -39,15 +39,30 @@ impl Highlighter {
                     ),
                 }
             })?;
-            css_for_theme_with_class_style(theme, CLASS_STYLE).map_err(|e| Error::Config {
-                path: Path::new(CONFIG_FILE).to_owned(),
-                message: format!("cannot make a stylesheet for theme `{name}`: {e}"),
-            })
+            let theme = readable(theme);
+            let css =
+                css_for_theme_with_class_style(&theme, CLASS_STYLE).map_err(|e| Error::Config {
+                    path: Path::new(CONFIG_FILE).to_owned(),
+                    message: format!("cannot make a stylesheet for theme `{name}`: {e}"),
+                })?;
+            // Code blocks take the theme's own colours, which the contrast
+            // adjustment was measured against.
+            let block = match (theme.settings.background, theme.settings.foreground) {
+                (Some(bg), Some(fg)) => format!(
+                    "pre.code, .snippet > pre.code {{ background: {}; color: {}; }}\n",
+                    hex(bg),
+                    hex(fg)
+                ),
+                _ => String::new(),
+            };
+            Ok::<String, Error>(format!("{block}{css}"))
         };
         let light = theme_css("light_theme", &config.light_theme)?;
         let dark = theme_css("dark_theme", &config.dark_theme)?;
+        // Each theme only under its own scheme, so that a scope one theme
+        // colours and the other does not never mixes the two.
         let css = format!(
-            "/* Code highlighting: `{}` for light, `{}` for dark. */\n{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n",
+            "/* Code highlighting: `{}` for light, `{}` for dark. */\n@media not (prefers-color-scheme: dark) {{\n{light}\n}}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n",
             config.light_theme, config.dark_theme
         );
         Ok(Highlighter {
@@ -88,6 +103,73 @@ impl Highlighter {
     }
 }
 
+/// The theme with every text colour adjusted, keeping its hue, until it
+/// reads against the theme's background at WCAG AA contrast (4.5:1).
+/// Many bundled themes draw comments too faint to read.
+fn readable(mut theme: Theme) -> Theme {
+    let Some(background) = theme.settings.background else {
+        return theme;
+    };
+    if let Some(fg) = theme.settings.foreground.as_mut() {
+        *fg = with_contrast(*fg, background);
+    }
+    for item in &mut theme.scopes {
+        let item_background = item.style.background.unwrap_or(background);
+        if let Some(fg) = item.style.foreground.as_mut() {
+            *fg = with_contrast(*fg, item_background);
+        }
+    }
+    theme
+}
+
+/// The WCAG relative luminance of a colour.
+fn luminance(c: Color) -> f64 {
+    let channel = |v: u8| {
+        let v = f64::from(v) / 255.0;
+        if v <= 0.03928 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b)
+}
+
+/// The WCAG contrast ratio of two colours.
+pub fn contrast(a: Color, b: Color) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// `fg` mixed toward black (on a light background) or white (on a dark
+/// one) just enough to reach 4.6:1 against `bg`.
+fn with_contrast(fg: Color, bg: Color) -> Color {
+    const TARGET: f64 = 4.6;
+    if contrast(fg, bg) >= TARGET {
+        return fg;
+    }
+    let toward: u8 = if luminance(bg) > 0.18 { 0 } else { 255 };
+    let mix = |v: u8, t: f64| (f64::from(v) + (f64::from(toward) - f64::from(v)) * t).round() as u8;
+    let mut adjusted = fg;
+    for step in 1..=100 {
+        let t = f64::from(step) / 100.0;
+        adjusted = Color {
+            r: mix(fg.r, t),
+            g: mix(fg.g, t),
+            b: mix(fg.b, t),
+            a: 255,
+        };
+        if contrast(adjusted, bg) >= TARGET {
+            break;
+        }
+    }
+    adjusted
+}
+
+fn hex(c: Color) -> String {
+    format!("#{:02x}{:02x}{:02x}", c.r, c.g, c.b)
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
@@ -108,6 +190,23 @@ mod tests {
         assert!(rust.contains("hl-"), "{rust}");
         assert_eq!(h.highlight("klingon", "<a & b>"), "&lt;a &amp; b&gt;");
         assert!(h.css().contains("prefers-color-scheme: dark"));
+    }
+
+    #[test]
+    fn every_bundled_theme_is_made_readable() {
+        for (name, theme) in ThemeSet::load_defaults().themes {
+            let bg = theme.settings.background.unwrap();
+            let theme = readable(theme);
+            for item in &theme.scopes {
+                if let Some(fg) = item.style.foreground {
+                    let against = item.style.background.unwrap_or(bg);
+                    assert!(
+                        contrast(fg, against) >= 4.5,
+                        "{name}: {fg:?} on {against:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -117,7 +117,22 @@ fn render_document(
 ) -> Rendered {
     let with_toc = article.is_some();
     let Document { mut events, lines } = doc;
-    let headings = collect_headings(&events, ids);
+    let mut headings = collect_headings(&events, ids);
+    // An article's body sits under the page's `h1`: when its shallowest
+    // heading is deeper than `h2` (Knowledge Repo posts often start at
+    // `###`), every heading moves up so that levels do not skip.
+    if with_toc {
+        let shift = headings
+            .iter()
+            .map(|h| h.level as usize)
+            .min()
+            .unwrap_or(2)
+            .saturating_sub(2);
+        for heading in &mut headings {
+            heading.level =
+                HeadingLevel::try_from(heading.level as usize - shift).unwrap_or(heading.level);
+        }
+    }
     let toc_range = cx.markdown.toc_min_level..=cx.markdown.toc_max_level;
     let flat: Vec<(u8, &Heading)> = headings
         .iter()

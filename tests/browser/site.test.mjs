@@ -1,0 +1,194 @@
+// The published site in a real browser: Debian's Chromium driven by
+// playwright-core, axe-core for accessibility, and the Nu HTML Checker.
+//
+// Run after `cargo run --release -- build`:
+//   npm ci --prefix tests/browser && node --test tests/browser/
+// KILN_PUBLIC (default: public/ of the repo) is the site to check;
+// screenshots go to KILN_ARTIFACTS (default: target/browser-artifacts/).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { readFile, mkdir, stat } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../..");
+const publicDir = path.resolve(process.env.KILN_PUBLIC ?? path.join(repo, "public"));
+const artifacts = path.resolve(process.env.KILN_ARTIFACTS ?? path.join(repo, "target/browser-artifacts"));
+const require = createRequire(import.meta.url);
+const axeSource = await readFile(require.resolve("axe-core/axe.min.js"), "utf8");
+const ARTICLE = "/socket-shutdown-vs-close/";
+
+const types = {
+  ".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript",
+  ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png",
+  ".xml": "application/xml", ".wasm": "application/wasm", ".txt": "text/plain",
+};
+
+/** A static server for `public/` on loopback, like any static host. */
+function serve(root) {
+  return createServer(async (req, res) => {
+    const url = new URL(req.url, "http://localhost");
+    let file = path.join(root, decodeURIComponent(url.pathname));
+    if (!file.startsWith(root)) { res.writeHead(400).end(); return; }
+    try {
+      if ((await stat(file)).isDirectory()) file = path.join(file, "index.html");
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(404, { "content-type": types[".html"] }).end(await readFile(path.join(root, "404.html")));
+    }
+  });
+}
+
+let server, base, browser;
+
+before(async () => {
+  await mkdir(artifacts, { recursive: true });
+  server = serve(publicDir);
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--no-first-run"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** A page in a fresh context that records console errors and requests that
+ * failed or left loopback. */
+async function open(url, options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (!["127.0.0.1", "localhost"].includes(u.hostname) && u.protocol !== "data:") problems.push(`external: ${r.url()}`);
+  });
+  page.on("response", (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  await page.goto(base + url, { waitUntil: "networkidle" });
+  return { page, context, problems };
+}
+
+test("the article page loads with no console error and no failed or external request", async () => {
+  const { page, context, problems } = await open(ARTICLE);
+  await page.screenshot({ path: path.join(artifacts, "article-light.png"), fullPage: true });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("TOC links scroll to their headings", async () => {
+  const { page, context } = await open(ARTICLE);
+  const hrefs = await page.$$eval("nav.toc a", (as) => as.map((a) => a.getAttribute("href")));
+  assert.ok(hrefs.length >= 4, `TOC links: ${hrefs}`);
+  for (const href of hrefs) {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.click(`nav.toc a[href="${href}"]`);
+    // The heading is scrolled into view: at the top, or as high as the end
+    // of the page lets it go.
+    await page.waitForFunction((id) => {
+      const top = document.getElementById(id).getBoundingClientRect().top;
+      const atEnd = window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2;
+      return window.scrollY > 0 && top >= -2 && (top < 40 || (atEnd && top < window.innerHeight));
+    }, href.slice(1), { timeout: 5000 });
+    assert.equal(new URL(page.url()).hash, href);
+  }
+  await context.close();
+});
+
+test("snippet output panels are visible and hold the real output", async () => {
+  const { page, context } = await open(ARTICLE);
+  const panels = page.locator(".snippet-output samp");
+  assert.equal(await panels.count(), 4);
+  for (let i = 0; i < 4; i++) await assert.doesNotReject(panels.nth(i).waitFor({ state: "visible" }));
+  const texts = await panels.allInnerTexts();
+  const golden = await readFile(path.join(repo, "snippets/shutdown_sends_eof.stdout"), "utf8");
+  assert.equal(texts[0].trim(), golden.trim());
+  assert.match(texts[1], /after drop: {2}descriptor open = false/);
+  assert.match(texts[2], /error\[E0382\]: borrow of moved value/);
+  assert.match(texts[3], /peer sees EOF/);
+  await context.close();
+});
+
+test("the search box finds the seed article from a word of its body", async () => {
+  const { page, context, problems } = await open("/");
+  await page.fill("#site-search-input", "descriptor");
+  await page.press("#site-search-input", "Enter");
+  await page.waitForURL(/\/search\/\?q=descriptor/);
+  const result = page.locator(".pagefind-ui__result-link").first();
+  await result.waitFor({ timeout: 10000 });
+  assert.equal(await result.getAttribute("href"), ARTICLE);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("tag links lead to a tag page that lists the article", async () => {
+  const { page, context } = await open(ARTICLE);
+  await page.click(".article-header .tags a >> text=python");
+  await page.waitForURL(/\/tags\/python\/$/);
+  const listed = await page.$$eval(".article-list h2 a", (as) => as.map((a) => a.getAttribute("href")));
+  assert.ok(listed.includes(ARTICLE), `listed: ${listed}`);
+  await context.close();
+});
+
+test("dark mode changes the colours", async () => {
+  const colours = async (scheme) => {
+    const { page, context } = await open(ARTICLE, { colorScheme: scheme });
+    const c = await page.evaluate(() => {
+      const s = getComputedStyle(document.body);
+      return [s.backgroundColor, s.color, getComputedStyle(document.querySelector("pre.code")).backgroundColor];
+    });
+    if (scheme === "dark") await page.screenshot({ path: path.join(artifacts, "article-dark.png"), fullPage: true });
+    await context.close();
+    return c;
+  };
+  const light = await colours("light");
+  const dark = await colours("dark");
+  for (let i = 0; i < light.length; i++) assert.notEqual(light[i], dark[i]);
+});
+
+test("nothing overflows horizontally at 375 pixels", async () => {
+  for (const url of ["/", ARTICLE, "/tags/", "/tags/python/", "/search/?q=socket"]) {
+    const { page, context } = await open(url, { viewport: { width: 375, height: 812 } });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${url} overflows by ${overflow}px`);
+    if (url === ARTICLE) await page.screenshot({ path: path.join(artifacts, "article-mobile.png"), fullPage: true });
+    await context.close();
+  }
+});
+
+test("axe finds no accessibility violation", async () => {
+  for (const url of ["/", "/tags/python/", ARTICLE]) {
+    for (const colorScheme of ["light", "dark"]) {
+      const { page, context } = await open(url, { colorScheme });
+      await page.addScriptTag({ content: axeSource });
+      const result = await page.evaluate(async () => await window.axe.run(document));
+      const violations = result.violations.map((v) =>
+        `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+      assert.deepEqual(violations, [], `${url} (${colorScheme})`);
+      await context.close();
+    }
+  }
+});
+
+test("the Nu HTML Checker finds no error in any page", async () => {
+  const jar = require.resolve("vnu-jar/build/dist/vnu.jar");
+  const run = promisify(execFile);
+  const { stderr } = await run("java", ["-jar", jar, "--errors-only", "--skip-non-html", "--format", "json", publicDir],
+    { maxBuffer: 64 * 1024 * 1024 }).catch((e) => ({ stderr: e.stderr ?? String(e) }));
+  const messages = JSON.parse(stderr).messages.map((m) => `${m.url}:${m.lastLine}: ${m.message}`);
+  assert.deepEqual(messages, []);
+});
