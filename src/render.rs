@@ -190,33 +190,10 @@ fn render_document(
                 i = end + 1;
                 continue;
             }
-            Event::Start(Tag::Link {
-                link_type,
-                dest_url,
-                title,
-                id,
-            }) => {
+            Event::Start(Tag::Link { .. } | Tag::Image { .. }) => {
                 links.extend(link_ref(&events[i], lines[i]));
-                out.push(Event::Start(Tag::Link {
-                    link_type: *link_type,
-                    dest_url: rewrite_link(dest_url, from_dir, cx.routes),
-                    title: title.clone(),
-                    id: id.clone(),
-                }));
-            }
-            Event::Start(Tag::Image {
-                link_type,
-                dest_url,
-                title,
-                id,
-            }) => {
-                links.extend(link_ref(&events[i], lines[i]));
-                out.push(Event::Start(Tag::Image {
-                    link_type: *link_type,
-                    dest_url: rewrite_link(dest_url, from_dir, cx.routes),
-                    title: title.clone(),
-                    id: id.clone(),
-                }));
+                let event = std::mem::replace(&mut events[i], Event::SoftBreak);
+                out.push(with_site_url(event, from_dir, cx.routes));
             }
             _ => pass_through = true,
         }
@@ -336,23 +313,21 @@ pub fn plain_text(events: &[Event<'_>]) -> String {
 }
 
 fn inner_html(events: &[Event<'_>], from_dir: &str, routes: &Routes) -> String {
-    let rewritten = events.iter().map(|e| match e {
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => Event::Start(Tag::Link {
-            link_type: *link_type,
-            dest_url: rewrite_link(dest_url, from_dir, routes),
-            title: title.clone(),
-            id: id.clone(),
-        }),
-        other => other.clone(),
-    });
+    let rewritten = events
+        .iter()
+        .map(|e| with_site_url(e.clone(), from_dir, routes));
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, rewritten);
     html
+}
+
+/// A link or image event pointing at its published URL (see
+/// [`rewrite_link`]); any other event as it is.
+fn with_site_url<'a>(mut event: Event<'a>, from_dir: &str, routes: &Routes) -> Event<'a> {
+    if let Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) = &mut event {
+        *dest_url = rewrite_link(dest_url, from_dir, routes);
+    }
+    event
 }
 
 fn heading_html(

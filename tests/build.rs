@@ -384,7 +384,10 @@ fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn body_headings_start_at_h2_under_the_page_title() {
     let site = Site::new();
-    site.file("content/k.md", article("K", "[TOC]\n\n### First\n\n#### Inner\n\n### Second\n"));
+    site.file(
+        "content/k.md",
+        article("K", "[TOC]\n\n### First\n\n#### Inner\n\n### Second\n"),
+    );
     site.build();
     let page = site.page("k/index.html");
     assert_eq!(page.attrs(".article-body h2", "id"), ["first", "second"]);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Run, Site};
+use common::{Run, Site, assert_says};
 
 fn snapshot(site: &Site) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = walkdir(site.path("public"));
@@ -41,15 +41,6 @@ fn broken(rel: &str, text: &str) -> (Site, Run) {
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     (site, run)
-}
-
-#[track_caller]
-fn assert_says(run: &Run, expected: &str) {
-    assert!(
-        run.stderr.contains(expected),
-        "expected {expected:?} in:\n{}",
-        run.stderr
-    );
 }
 
 #[test]

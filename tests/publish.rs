@@ -119,6 +119,22 @@ fn atom_feed_and_sitemap_parse_and_carry_the_base_url() {
     );
 }
 
+/// Builds the repo's own site into `<dir>/public` and returns that path.
+fn build_repo_site(dir: &Path, extra: &[&str]) -> std::path::PathBuf {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let public = dir.join("public");
+    let mut args = vec![
+        "build",
+        "--root",
+        root,
+        "--output",
+        public.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    kiln_in(Path::new(root), &args).assert_ok();
+    public
+}
+
 /// Runs Pagefind's own search code in Node over a built site.
 fn search(public: &Path, query: &str) -> Vec<String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/search/search.mjs");
@@ -159,19 +175,7 @@ fn search_finds_an_article_by_a_word_of_its_body() {
 #[test]
 fn the_seed_article_is_found_by_a_word_of_its_body() {
     let out = tempfile::tempdir().unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let public = out.path().join("public");
-    kiln_in(
-        Path::new(root),
-        &[
-            "build",
-            "--root",
-            root,
-            "--output",
-            public.to_str().unwrap(),
-        ],
-    )
-    .assert_ok();
+    let public = build_repo_site(out.path(), &[]);
     assert_eq!(
         search(&public, "descriptor"),
         ["/socket-shutdown-vs-close/"]
@@ -222,23 +226,9 @@ fn assert_no_broken_links(public: &Path, prefix: &str) -> usize {
 
 #[test]
 fn the_site_works_from_a_subpath_and_from_the_root() {
-    let root = env!("CARGO_MANIFEST_DIR");
     for prefix in ["/kb/", "/"] {
         let out = tempfile::tempdir().unwrap();
-        let public = out.path().join("public");
-        kiln_in(
-            Path::new(root),
-            &[
-                "build",
-                "--root",
-                root,
-                "--output",
-                public.to_str().unwrap(),
-                "--base-url",
-                prefix,
-            ],
-        )
-        .assert_ok();
+        let public = build_repo_site(out.path(), &["--base-url", prefix]);
         let checked = assert_no_broken_links(&public, prefix);
         assert!(checked > 20, "only {checked} links checked");
     }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Run, Site, text};
+use common::{Site, assert_says, text};
 
 fn site_with(article_body: &str) -> Site {
     let site = Site::new();
@@ -11,15 +11,6 @@ fn site_with(article_body: &str) -> Site {
         format!("---\ntitle: A\n---\n{article_body}"),
     );
     site
-}
-
-#[track_caller]
-fn assert_says(run: &Run, expected: &str) {
-    assert!(
-        run.stderr.contains(expected),
-        "expected {expected:?} in:\n{}",
-        run.stderr
-    );
 }
 
 /// The text of each snippet's output panel on a page.

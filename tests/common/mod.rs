@@ -48,6 +48,16 @@ impl Run {
     }
 }
 
+/// Fails unless kiln's stderr contains `expected`.
+#[track_caller]
+pub fn assert_says(run: &Run, expected: &str) {
+    assert!(
+        run.stderr.contains(expected),
+        "expected {expected:?} in:\n{}",
+        run.stderr
+    );
+}
+
 /// A minimal valid article.
 pub fn article(title: &str, body: &str) -> String {
     format!(
