@@ -52,6 +52,13 @@ pub enum Error {
         url: String,
     },
 
+    #[error("{}: the page URL `{url}` is kiln's own (its `{section}` pages); choose another `slug` or file name", path.display())]
+    ReservedUrl {
+        path: PathBuf,
+        url: String,
+        section: String,
+    },
+
     #[error("template `{name}`: {message}")]
     Template { name: String, message: String },
 

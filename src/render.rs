@@ -12,7 +12,7 @@ use crate::content::{Article, Document};
 use crate::highlight::{Highlighter, escape_html};
 use crate::route::{Routes, Target};
 use crate::slug::{UniqueIds, slugify};
-use crate::snippet::{Compile, Embed, Exit, Mode, Origin, SnippetRuns, Stream};
+use crate::snippet::{Compile, Embed, Exit, Mode, Origin, SnippetRuns, Stream, signal_name};
 
 /// What a page template needs of an article's Markdown.
 #[derive(Debug, Clone, Serialize)]
@@ -516,7 +516,10 @@ fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
                 Exit::Code(0) if !expected_panic => ("ok", "exit status 0".to_owned()),
                 Exit::Code(101) if expected_panic => ("ok", "panicked, as expected".to_owned()),
                 Exit::Code(code) => ("fail", format!("exit status {code}")),
-                Exit::Signal(signal) => ("fail", format!("killed by signal {signal}")),
+                Exit::Signal(signal) => match signal_name(*signal) {
+                    Some(name) => ("fail", format!("killed by signal {signal} ({name})")),
+                    None => ("fail", format!("killed by signal {signal}")),
+                },
                 Exit::TimedOut => ("fail", "stopped at the timeout".to_owned()),
                 Exit::Error(e) => ("fail", e.clone()),
             };

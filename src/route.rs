@@ -2,7 +2,6 @@
 //! article finds its target.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
 
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
@@ -78,10 +77,10 @@ impl Routes {
         for (i, article) in content.articles.iter().enumerate() {
             let first = article.slug.split('/').next().unwrap_or_default();
             if reserved.contains(&first) {
-                errors.push(Error::DuplicateUrl {
+                errors.push(Error::ReservedUrl {
                     path: article.source.clone(),
-                    other: PathBuf::from(format!("kiln's own `/{first}/` pages")),
                     url: format!("{base_path}{}/", article.slug),
+                    section: format!("/{first}/"),
                 });
             } else if let Some(&j) = by_url.get(article.slug.as_str()) {
                 errors.push(Error::DuplicateUrl {

@@ -190,3 +190,12 @@ fn no_content_folder() {
     run.assert_failed();
     assert_says(&run, "no `content` folder");
 }
+
+#[test]
+fn an_article_at_a_url_kiln_uses_itself() {
+    let (_, run) = broken("content/clash.md", "---\ntitle: Clash\nslug: tags\n---\n");
+    assert_says(
+        &run,
+        "error: content/clash.md: the page URL `/tags/` is kiln's own (its `/tags/` pages); choose another `slug` or file name",
+    );
+}

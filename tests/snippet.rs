@@ -94,7 +94,8 @@ fn unexpected_outcomes_fail_the_build_together() {
         "```rust\npanic!(\"unexpected\");\n```\n\n",
         "```rust,should_panic\nprintln!(\"fine\");\n```\n\n",
         "```rust,compile_fail\nlet x = 1;\n```\n\n",
-        "```rust\nlet x: u8 = 300u32;\n```\n",
+        "```rust\nlet x: u8 = 300u32;\n```\n\n",
+        "```rust\nstd::process::abort();\n```\n",
     ));
     let run = site.kiln(&["build"]);
     run.assert_failed();
@@ -110,7 +111,11 @@ fn unexpected_outcomes_fail_the_build_together() {
     assert_says(&run, "compiled, but it is marked `compile_fail`");
     assert_says(&run, "content/a.md:20: inline snippet");
     assert_says(&run, "does not compile:\nerror[E0308]: mismatched types");
-    assert_says(&run, "the build failed with 5 errors");
+    assert_says(
+        &run,
+        "content/a.md:24: inline snippet: was killed by signal 6 (SIGABRT)",
+    );
+    assert_says(&run, "the build failed with 6 errors");
     assert!(!site.exists("public"));
 }
 

@@ -781,7 +781,13 @@ pub fn judge(options: &SnippetOptions, run: &SnippetRun) -> Result<(), String> {
         )),
         (Exit::Code(101), false) => Err(format!("panicked{}", tail())),
         (Exit::Code(code), _) => Err(format!("exited with status {code}{}", tail())),
-        (Exit::Signal(signal), _) => Err(format!("was killed by signal {signal}{}", tail())),
+        (Exit::Signal(signal), _) => Err(format!(
+            "was killed by signal {signal}{}{}",
+            signal_name(*signal)
+                .map(|name| format!(" ({name})"))
+                .unwrap_or_default(),
+            tail()
+        )),
         (Exit::TimedOut, _) => Err(format!(
             "was stopped after {:?}, its timeout (set a longer one with `// kiln: timeout = 30s` or `snippets.timeout` in `kiln.toml`){}",
             options.timeout,
@@ -789,6 +795,21 @@ pub fn judge(options: &SnippetOptions, run: &SnippetRun) -> Result<(), String> {
         )),
         (Exit::Error(message), _) => Err(format!("could not be run: {message}")),
     }
+}
+
+/// The usual name of a Unix signal that ends programs.
+pub fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return None,
+    })
 }
 
 /// The last lines the program wrote, for an error message.
