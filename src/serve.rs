@@ -23,7 +23,7 @@ use crate::config::CONFIG_FILE;
 use crate::content::CONTENT_DIR;
 use crate::error::Error;
 use crate::highlight::escape_html;
-use crate::site::{Build, BuildOptions, build_site};
+use crate::site::{Build, BuildOptions, build_site, default_output};
 use crate::snippet::SNIPPET_DIR;
 use crate::template::TEMPLATE_DIR;
 
@@ -69,7 +69,7 @@ async fn run(options: ServeOptions, status: Shared) -> Result<(), Error> {
         .build
         .output
         .clone()
-        .expect("serve always names its output folder");
+        .unwrap_or_else(|| default_output(&options.build.root));
 
     let livereload = LiveReloadLayer::new();
     let reloader = livereload.reloader();

@@ -103,7 +103,7 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
     let output = options
         .output
         .clone()
-        .unwrap_or_else(|| root.join("public"));
+        .unwrap_or_else(|| default_output(root));
 
     // Independent stages whose errors are all worth reporting together.
     let (content, templates) = rayon::join(
