@@ -37,6 +37,9 @@ pub struct Article {
     pub slug: String,
     pub front: FrontMatter,
     pub document: Document,
+    /// A hash of the file's bytes, to tell an edited article from an
+    /// unchanged one.
+    pub source_hash: String,
 }
 
 impl Article {
@@ -202,6 +205,7 @@ fn load_article(
         path: source.clone(),
         source: e,
     })?;
+    let source_hash = blake3::hash(&bytes).to_hex().to_string();
     let text = String::from_utf8(bytes).map_err(|_| Error::NotUtf8 {
         path: source.clone(),
         name: "the file's text",
@@ -228,6 +232,7 @@ fn load_article(
             slug,
             front: parsed.front,
             document,
+            source_hash,
         }),
         warnings: parsed.warnings,
     })

@@ -158,6 +158,7 @@ fn main() -> ExitCode {
                     base_url: Some("/".to_owned()),
                     fresh: false,
                     bless: false,
+                    pages: Some(std::sync::Arc::default()),
                 },
                 bind,
                 port,
@@ -176,6 +177,7 @@ fn main() -> ExitCode {
                 base_url: None,
                 fresh: false,
                 bless: false,
+                pages: None,
             });
             for problem in &report.problems {
                 eprintln!("{problem}");
@@ -216,6 +218,7 @@ fn main() -> ExitCode {
                 base_url,
                 fresh,
                 bless,
+                pages: None,
             });
             for warning in &build.warnings {
                 eprintln!("warning: {warning}");

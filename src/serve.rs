@@ -42,6 +42,8 @@ pub struct ServeOptions {
 #[derive(Debug, Default)]
 struct Status {
     builds: u64,
+    /// Article pages rendered (not reused) by all builds so far.
+    rendered: usize,
     /// The terminal's message of the last failed build, if it failed.
     error: Option<String>,
 }
@@ -110,13 +112,12 @@ async fn run(options: ServeOptions, status: Shared) -> Result<(), Error> {
         eprintln!("warning: cannot open a browser: {e}");
     }
 
-    let watched = watch(&options.build, status.clone(), reloader)?;
+    watch(&options.build, status.clone(), reloader)?;
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
-    drop(watched);
     served.map_err(|e| Error::Other {
         message: format!("the server stopped: {e}"),
     })
@@ -129,11 +130,14 @@ fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
+    let mut rendered = None;
     let error = match result {
         Ok(summary) => {
+            rendered = Some(summary.rendered);
             println!(
-                "{verb} {} articles in {} ms",
+                "{verb} {} articles ({} rendered, the rest unchanged) in {} ms",
                 summary.articles,
+                summary.rendered,
                 started.elapsed().as_millis()
             );
             if let Some(stale) = summary.stale {
@@ -154,12 +158,13 @@ fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
     if let Ok(mut status) = status.lock() {
         status.builds += 1;
         status.error = error;
+        status.rendered += rendered.unwrap_or(0);
     }
 }
 
 /// Watches the site's sources and rebuilds on a change. The returned
 /// debouncer stops watching when dropped.
-fn watch(options: &BuildOptions, status: Shared, reloader: Reloader) -> Result<impl Drop, Error> {
+fn watch(options: &BuildOptions, status: Shared, reloader: Reloader) -> Result<(), Error> {
     let root = options.root.clone();
     let dirs: Vec<PathBuf> = [CONTENT_DIR, TEMPLATE_DIR, SNIPPET_DIR]
         .iter()
@@ -168,6 +173,7 @@ fn watch(options: &BuildOptions, status: Shared, reloader: Reloader) -> Result<i
     let config_file = root.join(CONFIG_FILE);
     let relevant = {
         let dirs = dirs.clone();
+        // `dirs` itself moves into the watcher's thread below.
         let config_file = config_file.clone();
         move |path: &Path| dirs.iter().any(|d| path.starts_with(d)) || path == config_file
     };
@@ -181,10 +187,12 @@ fn watch(options: &BuildOptions, status: Shared, reloader: Reloader) -> Result<i
     let fail = |path: &Path, e: notify_debouncer_full::notify::Error| Error::Other {
         message: format!("cannot watch `{}`: {e}", path.display()),
     };
+    let mut watched = Vec::new();
     for dir in dirs.iter().filter(|d| d.is_dir()) {
         debouncer
             .watch(dir, RecursiveMode::Recursive)
             .map_err(|e| fail(dir, e))?;
+        watched.push(dir.clone());
     }
     // The root itself, for `kiln.toml` and for folders created later.
     let root_dir = if root.as_os_str().is_empty() {
@@ -198,9 +206,20 @@ fn watch(options: &BuildOptions, status: Shared, reloader: Reloader) -> Result<i
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     let root_abs = absolute(&root_dir);
     let options = options.clone();
+    // The thread owns the watcher: it watches as long as the server runs.
     std::thread::spawn(move || {
         for events in receiver {
             let Ok(events) = events else { continue };
+            // A source folder created after the start (say `templates/`) is
+            // watched from now on.
+            for dir in &dirs {
+                if dir.is_dir()
+                    && !watched.contains(dir)
+                    && debouncer.watch(dir, RecursiveMode::Recursive).is_ok()
+                {
+                    watched.push(dir.clone());
+                }
+            }
             // Reading the sources during a build is reported too (as access
             // events): only changes count, or every build would start another.
             let changed = events
@@ -217,15 +236,20 @@ fn watch(options: &BuildOptions, status: Shared, reloader: Reloader) -> Result<i
             }
         }
     });
-    Ok(debouncer)
+    Ok(())
 }
 
 async fn status_json(State(status): State<Shared>) -> impl IntoResponse {
-    let (builds, error) = match status.lock() {
-        Ok(s) => (s.builds, s.error.clone()),
-        Err(_) => (0, None),
+    let (builds, rendered, error) = match status.lock() {
+        Ok(s) => (s.builds, s.rendered, s.error.clone()),
+        Err(_) => (0, 0, None),
     };
-    let body = serde_json::json!({ "builds": builds, "ok": error.is_none(), "error": error });
+    let body = serde_json::json!({
+        "builds": builds,
+        "rendered": rendered,
+        "ok": error.is_none(),
+        "error": error,
+    });
     (
         [(header::CONTENT_TYPE, "application/json")],
         body.to_string(),

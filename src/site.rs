@@ -1,7 +1,9 @@
 //! The pipeline: config, content, routes, snippets, render, templates,
 //! output. [`build_site`] runs it and returns what happened.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -35,6 +37,81 @@ pub struct BuildOptions {
     pub fresh: bool,
     /// Rewrite golden snippet output instead of comparing with it.
     pub bless: bool,
+    /// Pages of earlier builds, for a long-running process (`kiln serve`)
+    /// to re-render only the articles whose inputs changed.
+    pub pages: Option<Arc<PageCache>>,
+}
+
+/// Article pages of earlier builds, by article file, each with a hash of
+/// everything its HTML depends on.
+#[derive(Default)]
+pub struct PageCache {
+    pages: Mutex<HashMap<String, CachedPage>>,
+}
+
+impl std::fmt::Debug for PageCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageCache").finish_non_exhaustive()
+    }
+}
+
+struct CachedPage {
+    key: String,
+    values: ArticleValues,
+    html: String,
+}
+
+impl PageCache {
+    fn get(&self, rel: &str, key: &str) -> Option<(ArticleValues, String)> {
+        let pages = self.pages.lock().ok()?;
+        let page = pages.get(rel).filter(|p| p.key == key)?;
+        Some((page.values.clone(), page.html.clone()))
+    }
+
+    fn put(&self, rel: &str, key: String, values: &ArticleValues, html: &str) {
+        if let Ok(mut pages) = self.pages.lock() {
+            pages.insert(
+                rel.to_owned(),
+                CachedPage {
+                    key,
+                    values: values.clone(),
+                    html: html.to_owned(),
+                },
+            );
+        }
+    }
+
+    /// Forgets articles that are gone.
+    fn keep_only(&self, rels: &HashSet<&str>) {
+        if let Ok(mut pages) = self.pages.lock() {
+            pages.retain(|rel, _| rels.contains(rel.as_str()));
+        }
+    }
+}
+
+/// A hash of what every article page depends on besides its own file: the
+/// configuration, the templates, and every URL an article can link to.
+fn site_fingerprint(
+    config: &Config,
+    templates: &Templates,
+    routes: &Routes,
+    content: &Content,
+) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(format!("{config:?}").as_bytes());
+    hasher.update(templates.fingerprint.as_bytes());
+    for article in &content.articles {
+        hasher.update(article.rel.as_bytes()).update(b"\0");
+        hasher.update(article.slug.as_bytes()).update(b"\0");
+    }
+    for asset in &content.assets {
+        hasher.update(asset.rel.as_bytes()).update(b"\0");
+    }
+    for term in routes.tags.iter().chain(&routes.authors) {
+        hasher.update(term.name.as_bytes()).update(b"\0");
+        hasher.update(term.slug.as_bytes()).update(b"\0");
+    }
+    hasher.finalize().to_hex().to_string()
 }
 
 /// The site icon.
@@ -50,6 +127,8 @@ pub struct Summary {
     /// The previous site, moved aside: delete it when convenient.
     pub stale: Option<PathBuf>,
     pub snippets: SnippetStats,
+    /// Article pages rendered, as opposed to reused from the page cache.
+    pub rendered: usize,
     pub elapsed: Duration,
 }
 
@@ -71,6 +150,7 @@ pub fn build_site(options: &BuildOptions) -> Build {
         output: built.output,
         stale: built.stale,
         snippets: built.snippets,
+        rendered: built.rendered,
         elapsed: started.elapsed(),
     });
     Build { warnings, result }
@@ -84,6 +164,7 @@ struct Built {
     output: PathBuf,
     stale: Option<PathBuf>,
     snippets: SnippetStats,
+    rendered: usize,
 }
 
 fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Built, Errors> {
@@ -176,37 +257,75 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
         .iter_mut()
         .map(|a| std::mem::take(&mut a.document))
         .collect();
-    // Each article page is rendered and written in parallel; what
-    // the list pages need of it comes back (with the body only for the feed).
-    let results: Vec<Result<ArticleValues, Error>> = content
+    let fingerprint = options
+        .pages
+        .as_ref()
+        .map(|_| site_fingerprint(&config, &templates, &routes, &content));
+    // Each article page is rendered (or taken from the page cache) and
+    // written in parallel; what the list pages need of it comes back (with
+    // the body only for the feed), and whether it was rendered.
+    let results: Vec<Result<(ArticleValues, bool), Error>> = content
         .articles
         .par_iter()
         .zip(documents)
         .enumerate()
         .map(|(i, (article, document))| {
-            let rendered = render_article(i, article, document, &cx);
-            let values = ArticleValues::new(i, article, rendered, &routes);
-            let html = templates.render(
-                "article.html",
-                &ArticlePage {
-                    site: &site,
-                    article: &values,
-                },
-            )?;
+            let cache = options.pages.as_deref().zip(fingerprint.as_deref());
+            let key = cache.map(|(_, site_key)| {
+                let embeds = runs.in_article(i).map(|e| {
+                    let mut e: Vec<_> = e.iter().collect();
+                    e.sort_by_key(|(event, _)| **event);
+                    format!("{e:?}")
+                });
+                let mut hasher = blake3::Hasher::new();
+                hasher.update(site_key.as_bytes());
+                hasher.update(article.source_hash.as_bytes());
+                hasher.update(embeds.unwrap_or_default().as_bytes());
+                hasher.finalize().to_hex().to_string()
+            });
+            let cached = cache
+                .zip(key.as_deref())
+                .and_then(|((pages, _), key)| pages.get(&article.rel, key));
+            let (values, html, rendered) = match cached {
+                Some((values, html)) => (values, html, false),
+                None => {
+                    let rendered = render_article(i, article, document, &cx);
+                    let values = ArticleValues::new(i, article, rendered, &routes);
+                    let html = templates.render(
+                        "article.html",
+                        &ArticlePage {
+                            site: &site,
+                            article: &values,
+                        },
+                    )?;
+                    if let (Some((pages, _)), Some(key)) = (cache, key) {
+                        pages.put(&article.rel, key, &values, &html);
+                    }
+                    (values, html, true)
+                }
+            };
             staging.write(&format!("{}/index.html", article.slug), html.as_bytes())?;
-            Ok(if rank[i] < FEED_SIZE {
+            let values = if rank[i] < FEED_SIZE {
                 values
             } else {
                 values.without_body()
-            })
+            };
+            Ok((values, rendered))
         })
         .collect();
     let mut summaries = Vec::with_capacity(results.len());
+    let mut rendered = 0;
     for result in results {
         match result {
-            Ok(summary) => summaries.push(summary),
+            Ok((summary, fresh)) => {
+                rendered += usize::from(fresh);
+                summaries.push(summary);
+            }
             Err(e) => errors.push(e),
         }
+    }
+    if let Some(pages) = &options.pages {
+        pages.keep_only(&content.articles.iter().map(|a| a.rel.as_str()).collect());
     }
     if !errors.is_empty() {
         return Err(Errors(errors));
@@ -356,6 +475,7 @@ fn run_build(options: &BuildOptions, warnings: &mut Vec<Warning>) -> Result<Buil
         assets: content.assets.len(),
         output,
         snippets: snippet_stats,
+        rendered,
     })
 }
 
@@ -427,13 +547,13 @@ impl SiteValues {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct NameUrl {
     name: String,
     url: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct DateValues {
     /// RFC 3339, for `<time datetime>`.
     iso: String,
@@ -455,7 +575,7 @@ impl DateValues {
 
 /// `article` in `article.html`, and each item of `articles` in list pages
 /// (without `body` and `toc`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct ArticleValues {
     title: String,
     url: String,

@@ -37,6 +37,8 @@ pub struct Templates {
     tera: Tera,
     /// `templates/style.css`, or kiln's own.
     pub style: String,
+    /// A hash of every template and the stylesheet.
+    pub fingerprint: String,
 }
 
 impl Templates {
@@ -113,7 +115,21 @@ impl Templates {
         }
         tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
             .map_err(|e| template_error("(all)", &e, &dir))?;
-        Ok(Templates { tera, style })
+        let mut hasher = blake3::Hasher::new();
+        for (name, text) in &sources {
+            hasher
+                .update(name.as_bytes())
+                .update(b"\0")
+                .update(text.as_bytes())
+                .update(b"\0");
+        }
+        hasher.update(style.as_bytes());
+        let fingerprint = hasher.finalize().to_hex().to_string();
+        Ok(Templates {
+            tera,
+            style,
+            fingerprint,
+        })
     }
 
     /// Renders the template `name` with a context made of `values`.

@@ -292,3 +292,69 @@ fn serve_refuses_paths_outside_the_site() {
     assert!(body.contains("Page not found"));
     assert_eq!(get(server.port, "/a/").0, 200);
 }
+
+#[test]
+fn serve_re_renders_only_the_articles_that_changed() {
+    let site = Site::new();
+    site.file(
+        "content/a.md",
+        "---\ntitle: A\ntags: [t]\n---\nSee [b](b.md).\n",
+    )
+    .file("content/b.md", "---\ntitle: B\n---\n## Part\n")
+    .file("content/c.md", "---\ntitle: C\n---\nc\n");
+    let server = start_server(&site);
+    let port = server.port;
+    assert_eq!(status(port)["rendered"], 3);
+
+    // Pages rendered (rather than reused) by the builds an edit causes.
+    let rendered_by = |edit: &dyn Fn(), page: &str, expect: &str| {
+        let before = status(port)["rendered"].as_u64().unwrap();
+        edit();
+        let started = Instant::now();
+        while !get(port, page).1.contains(expect) {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{page} never showed {expect}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Let any second build of the same edit finish.
+        std::thread::sleep(Duration::from_millis(400));
+        status(port)["rendered"].as_u64().unwrap() - before
+    };
+
+    // One article's text: only it is rendered again (list pages always are).
+    let n = rendered_by(
+        &|| {
+            site.file("content/c.md", "---\ntitle: C edited\n---\nc\n");
+        },
+        "/c/",
+        "C edited",
+    );
+    assert_eq!(n, 1);
+    assert!(get(port, "/").1.contains("C edited"));
+
+    // A new URL for b: a's link to it changes, so every page renders.
+    let n = rendered_by(
+        &|| {
+            site.file("content/b.md", "---\ntitle: B\nslug: bee\n---\n## Part\n");
+        },
+        "/a/",
+        "href=\"/bee/\"",
+    );
+    assert_eq!(n, 3);
+
+    // A template change renders every page; `templates/` did not exist when
+    // serve started, and is watched from then on.
+    let template = |text: &str| {
+        site.file(
+            "templates/article.html",
+            format!("{{% extends \"base.html\" %}}{{% block content %}}<h1>{{{{ article.title }}}}</h1><p>{text}</p>{{% endblock content %}}"),
+        );
+    };
+    assert_eq!(rendered_by(&|| template("new look"), "/a/", "new look"), 3);
+    assert_eq!(
+        rendered_by(&|| template("newer look"), "/a/", "newer look"),
+        3
+    );
+}

@@ -41,6 +41,7 @@ fn pipeline(source: &str) {
             slug: "p".to_owned(),
             front: parsed.front,
             document: Document::default(),
+            source_hash: String::new(),
         }],
         assets: Vec::new(),
         warnings: Vec::new(),
