@@ -165,12 +165,15 @@ fn render_document(
                 }
                 pass_through = true;
             }
-            Event::Start(Tag::Paragraph) if with_toc && is_toc_marker(&events[i..]) => {
-                out.push(Event::Html(toc_to_html(&toc).into()));
-                toc_in_body = true;
-                i += toc_marker_len(&events[i..]);
-                continue;
-            }
+            Event::Start(Tag::Paragraph) if with_toc => match toc_marker_len(&events[i..]) {
+                Some(len) => {
+                    out.push(Event::Html(toc_to_html(&toc).into()));
+                    toc_in_body = true;
+                    i += len;
+                    continue;
+                }
+                None => pass_through = true,
+            },
             Event::Start(Tag::CodeBlock(kind)) => {
                 let end = find_end(&events, i);
                 let code: String = events[i + 1..end]
@@ -364,27 +367,22 @@ fn heading_html(
     }
 }
 
-fn is_toc_marker(events: &[Event<'_>]) -> bool {
-    let len = toc_marker_len(events);
-    len > 0
-}
-
-/// The number of events of a paragraph that says exactly `[TOC]`, or 0.
-fn toc_marker_len(events: &[Event<'_>]) -> usize {
+/// The number of events of a paragraph that says exactly `[TOC]`.
+fn toc_marker_len(events: &[Event<'_>]) -> Option<usize> {
     let mut text = String::new();
     for (i, event) in events.iter().enumerate().skip(1) {
         match event {
             Event::Text(t) => text.push_str(t),
             Event::End(TagEnd::Paragraph) => {
-                return if text.trim() == "[TOC]" { i + 1 } else { 0 };
+                return (text.trim() == "[TOC]").then_some(i + 1);
             }
-            _ => return 0,
+            _ => return None,
         }
         if text.len() > 8 {
-            return 0;
+            return None;
         }
     }
-    0
+    None
 }
 
 /// Nests a flat list of headings by level; skipped levels are tolerated.
