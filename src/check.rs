@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::content::{Document, load_content_partially};
-use crate::error::{Error, Warning};
+use crate::error::{Error, Warning, chain};
 use crate::highlight::Highlighter;
 use crate::render::{RenderContext, RenderedArticle, render_article};
 use crate::route::{Routes, Target};
@@ -37,7 +37,12 @@ pub fn check_site(options: &BuildOptions) -> CheckReport {
     run_checks(options, &mut report, &mut errors, &mut warnings);
     let mut problems: Vec<(String, String)> = errors
         .iter()
-        .map(|e| (sort_key(&e.to_string()), format!("error: {}", chain(e))))
+        .map(|e| {
+            (
+                sort_key(&e.to_string()),
+                format!("error: {}", chain(e, ": ")),
+            )
+        })
         .chain(
             warnings
                 .iter()
@@ -55,16 +60,6 @@ fn sort_key(text: &str) -> String {
     let file = parts.next().unwrap_or_default();
     let line: usize = parts.next().and_then(|l| l.parse().ok()).unwrap_or(0);
     format!("{file}\u{0}{line:010}")
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }
 
 fn run_checks(

@@ -82,6 +82,22 @@ pub enum Error {
     Other { message: String },
 }
 
+/// An error and its causes, joined by `separator` (such as
+/// `"\n  caused by: "`).
+pub fn chain(error: &dyn std::error::Error, separator: &str) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(separator);
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The separator `kiln` prints between an error and each of its causes.
+pub const CAUSED_BY: &str = "\n  caused by: ";
+
 /// Every error of one build, in the order of the files they are about.
 #[derive(Debug)]
 pub struct Errors(pub Vec<Error>);

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 use kiln::check::check_site;
 use kiln::config::Config;
+use kiln::error::{CAUSED_BY, chain};
 use kiln::scaffold::{NewArticle, new_article};
 use kiln::serve::{ServeOptions, serve};
 use kiln::site::{BuildOptions, build_site};
@@ -255,7 +256,7 @@ fn main() -> ExitCode {
                 }
                 Err(errors) => {
                     for error in &errors.0 {
-                        eprintln!("error: {}", chain(error));
+                        eprintln!("error: {}", chain(error, CAUSED_BY));
                     }
                     eprintln!("error: {errors}; the output folder was left as it was");
                     ExitCode::FAILURE
@@ -284,7 +285,7 @@ fn remove_in_background(path: &std::path::Path) {
 }
 
 fn fail(error: &dyn std::error::Error) -> ExitCode {
-    eprintln!("error: {}", chain(error));
+    eprintln!("error: {}", chain(error, CAUSED_BY));
     ExitCode::FAILURE
 }
 
@@ -304,15 +305,4 @@ fn plural(n: usize) -> &'static str {
 
 fn display_dir(path: &std::path::Path) -> String {
     path.display().to_string()
-}
-
-/// An error and its causes, one per line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(&format!("\n  caused by: {cause}"));
-        source = cause.source();
-    }
-    text
 }

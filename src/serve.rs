@@ -21,7 +21,7 @@ use tower_livereload::{LiveReloadLayer, Reloader};
 
 use crate::config::CONFIG_FILE;
 use crate::content::CONTENT_DIR;
-use crate::error::Error;
+use crate::error::{CAUSED_BY, Error, chain};
 use crate::highlight::escape_html;
 use crate::site::{Build, BuildOptions, build_site, default_output};
 use crate::snippet::SNIPPET_DIR;
@@ -148,7 +148,7 @@ fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
         Err(errors) => {
             let mut text = String::new();
             for error in &errors.0 {
-                text.push_str(&format!("error: {error}\n"));
+                text.push_str(&format!("error: {}\n", chain(error, CAUSED_BY)));
             }
             text.push_str(&format!("error: {errors}; the last good pages stay served"));
             eprintln!("{text}");

@@ -8,7 +8,7 @@ use serde::Serialize;
 use tera::{Context, Tera};
 use walkdir::WalkDir;
 
-use crate::error::{Error, Errors};
+use crate::error::{CAUSED_BY, Error, Errors, chain};
 
 /// The folder under the site root that holds templates.
 pub const TEMPLATE_DIR: &str = "templates";
@@ -145,12 +145,7 @@ impl Templates {
 }
 
 fn template_error(name: &str, e: &tera::Error, dir: &Path) -> Error {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        message.push_str(&format!("\n  caused by: {cause}"));
-        source = cause.source();
-    }
+    let message = chain(e, CAUSED_BY);
     let shown = if dir.join(name).is_file() {
         dir.join(name).display().to_string()
     } else {
