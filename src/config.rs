@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::error::Error;
+use crate::error::{Error, Position};
+
+/// The Rust editions a snippet can be compiled in.
+pub const EDITIONS: [&str; 4] = ["2015", "2018", "2021", "2024"];
 
 /// The name of the configuration file at the site root.
 pub const CONFIG_FILE: &str = "kiln.toml";
@@ -153,18 +156,13 @@ impl Config {
 
     /// Parses the text of a `kiln.toml`; `path` is only used in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
-        let config: Config = toml::from_str(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|span| {
-                    let (line, column) = line_column(text, span.start);
-                    format!(":{line}:{column}")
-                })
-                .unwrap_or_default();
-            Error::Config {
-                path: PathBuf::from(format!("{}{at}", path.display())),
-                message: e.message().to_owned(),
-            }
+        let config: Config = toml::from_str(text).map_err(|e| Error::Config {
+            path: path.to_owned(),
+            at: e.span().map(|span| {
+                let (line, column) = line_column(text, span.start);
+                Position { line, column }
+            }),
+            message: e.message().to_owned(),
         })?;
         config.validate(path)?;
         Ok(config)
@@ -174,6 +172,7 @@ impl Config {
         let fail = |message: String| {
             Err(Error::Config {
                 path: path.to_owned(),
+                at: None,
                 message,
             })
         };
@@ -190,7 +189,7 @@ impl Config {
         if self.snippets.timeout.is_zero() {
             return fail("`snippets.timeout` must be longer than zero".to_owned());
         }
-        if !["2015", "2018", "2021", "2024"].contains(&self.snippets.edition.as_str()) {
+        if !EDITIONS.contains(&self.snippets.edition.as_str()) {
             return fail(format!(
                 "`snippets.edition` is `{}`; expected `2015`, `2018`, `2021` or `2024`",
                 self.snippets.edition

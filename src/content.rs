@@ -1,17 +1,18 @@
 //! Walks `content/` and parses every article once.
 //!
-//! The result is complete: each [`Article`] holds its front matter and its
-//! Markdown already parsed into a [`Document`], so later stages read events
-//! and never parse Markdown again.
+//! The result is complete: each [`Article`] holds its front matter, and its
+//! Markdown comes already parsed into a [`Document`] beside it, so later
+//! stages read events and never parse Markdown again; rendering consumes
+//! the documents.
 
 use std::path::{Path, PathBuf};
 
-use pulldown_cmark::{Event, Options, Parser};
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
-use crate::error::{Error, Errors, Warning};
+use crate::error::{Error, Warning};
 use crate::front_matter::{FrontMatter, parse_front_matter};
+use crate::markdown::Document;
 use crate::slug::slugify;
 
 /// The folder under the site root that holds articles and their files.
@@ -24,7 +25,16 @@ pub struct Content {
     pub articles: Vec<Article>,
     /// Every other file, copied to the same relative path in the output.
     pub assets: Vec<Asset>,
+}
+
+/// What [`load_content`] found: the articles that loaded, their parsed
+/// Markdown (by article index), and the problems of the others.
+#[derive(Debug)]
+pub struct Loaded {
+    pub content: Content,
+    pub documents: Vec<Document>,
     pub warnings: Vec<Warning>,
+    pub errors: Vec<Error>,
 }
 
 #[derive(Debug)]
@@ -36,7 +46,6 @@ pub struct Article {
     /// The page's URL path under the base path, such as `my-article`.
     pub slug: String,
     pub front: FrontMatter,
-    pub document: Document,
     /// A hash of the file's bytes, to tell an edited article from an
     /// unchanged one.
     pub source_hash: String,
@@ -57,78 +66,21 @@ pub struct Asset {
     pub rel: String,
 }
 
-/// Parsed Markdown: the events, and the 1-based source line of each.
-#[derive(Debug, Default)]
-pub struct Document {
-    pub events: Vec<Event<'static>>,
-    pub lines: Vec<u32>,
-}
-
-/// The Markdown extensions kiln enables everywhere.
-pub fn markdown_options() -> Options {
-    Options::ENABLE_TABLES
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_HEADING_ATTRIBUTES
-}
-
-impl Document {
-    /// Parses `markdown`, which starts on line `first_line` of its file.
-    pub fn parse(markdown: &str, first_line: usize) -> Document {
-        let line_starts: Vec<usize> = std::iter::once(0)
-            .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        let mut events = Vec::new();
-        let mut lines = Vec::new();
-        for (event, range) in Parser::new_ext(markdown, markdown_options()).into_offset_iter() {
-            let line = first_line + line_starts.partition_point(|&s| s <= range.start) - 1;
-            events.push(event.into_static());
-            lines.push(u32::try_from(line).unwrap_or(u32::MAX));
-        }
-        // Every article's events stay in memory until rendering: keep no slack.
-        events.shrink_to_fit();
-        lines.shrink_to_fit();
-        Document { events, lines }
-    }
-}
-
 /// Finds and parses every article under `<root>/content`. Drafts are left
 /// out unless `include_drafts`; articles that name no author get
-/// `default_authors`. Every broken article is reported.
+/// `default_authors`. Every broken article is reported, and the others are
+/// loaded all the same; only a missing `content/` folder stops it.
 pub fn load_content(
     root: &Path,
     include_drafts: bool,
     default_authors: &[String],
-) -> Result<Content, Errors> {
-    let (content, errors) = load_content_partially(root, include_drafts, default_authors)?;
-    if errors.is_empty() {
-        Ok(content)
-    } else {
-        Err(Errors(errors))
-    }
-}
-
-/// Like [`load_content`], but returns the articles that did load together
-/// with the errors of those that did not, for `kiln check` to go on with.
-/// Only a missing `content/` folder stops it.
-pub fn load_content_partially(
-    root: &Path,
-    include_drafts: bool,
-    default_authors: &[String],
-) -> Result<(Content, Vec<Error>), Errors> {
+) -> Result<Loaded, Error> {
     let dir = root.join(CONTENT_DIR);
     let mut errors = Vec::new();
     let mut markdown = Vec::new();
     let mut assets = Vec::new();
     if !dir.is_dir() {
-        return Err(Error::Other {
-            message: format!(
-                "no `{}` folder: a kiln site keeps its articles there (run `kiln new \"Title\"` to start one)",
-                dir.display()
-            ),
-        }
-        .into());
+        return Err(Error::NoContent { path: dir });
     }
     let walk = WalkDir::new(&dir)
         .sort_by_file_name()
@@ -164,34 +116,37 @@ pub fn load_content_partially(
         }
     }
 
-    let parsed: Vec<Result<Loaded, Error>> = markdown
+    let parsed: Vec<Result<LoadedArticle, Error>> = markdown
         .into_par_iter()
         .map(|(source, rel)| load_article(source, rel, include_drafts, default_authors))
         .collect();
     let mut articles = Vec::new();
+    let mut documents = Vec::new();
     let mut warnings = Vec::new();
     for result in parsed {
         match result {
             Ok(mut loaded) => {
-                articles.extend(loaded.article);
+                if let Some((article, document)) = loaded.article {
+                    articles.push(article);
+                    documents.push(document);
+                }
                 warnings.append(&mut loaded.warnings);
             }
             Err(e) => errors.push(e),
         }
     }
-    Ok((
-        Content {
-            articles,
-            assets,
-            warnings,
-        },
+    Ok(Loaded {
+        content: Content { articles, assets },
+        documents,
+        warnings,
         errors,
-    ))
+    })
 }
 
-/// One Markdown file: its article (none for a draft left out) and warnings.
-struct Loaded {
-    article: Option<Article>,
+/// One Markdown file: its article and document (none for a draft left
+/// out), and warnings.
+struct LoadedArticle {
+    article: Option<(Article, Document)>,
     warnings: Vec<Warning>,
 }
 
@@ -200,7 +155,7 @@ fn load_article(
     rel: String,
     include_drafts: bool,
     default_authors: &[String],
-) -> Result<Loaded, Error> {
+) -> Result<LoadedArticle, Error> {
     let bytes = std::fs::read(&source).map_err(|e| Error::Read {
         path: source.clone(),
         source: e,
@@ -215,7 +170,7 @@ fn load_article(
         parsed.front.authors = default_authors.to_vec();
     }
     if parsed.front.draft && !include_drafts {
-        return Ok(Loaded {
+        return Ok(LoadedArticle {
             article: None,
             warnings: parsed.warnings,
         });
@@ -225,15 +180,17 @@ fn load_article(
         None => slug_from_path(&rel),
     };
     let document = Document::parse(parsed.body, parsed.body_line);
-    Ok(Loaded {
-        article: Some(Article {
-            source,
-            rel,
-            slug,
-            front: parsed.front,
+    Ok(LoadedArticle {
+        article: Some((
+            Article {
+                source,
+                rel,
+                slug,
+                front: parsed.front,
+                source_hash,
+            },
             document,
-            source_hash,
-        }),
+        )),
         warnings: parsed.warnings,
     })
 }
@@ -273,17 +230,5 @@ mod tests {
             slug_from_path("Notes/Socket Close.md"),
             "notes/socket-close"
         );
-    }
-
-    #[test]
-    fn document_lines() {
-        let doc = Document::parse("# A\n\ntext\n\n```rust\nfn main() {}\n```\n", 5);
-        let code = doc
-            .events
-            .iter()
-            .position(|e| matches!(e, Event::Start(pulldown_cmark::Tag::CodeBlock(_))))
-            .unwrap();
-        assert_eq!(doc.lines[0], 5);
-        assert_eq!(doc.lines[code], 9);
     }
 }

@@ -6,13 +6,24 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A position in a source file, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Position {
     pub line: usize,
     pub column: usize,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// `:3:1` for a known position, nothing otherwise.
+fn position_suffix(position: &Option<Position>) -> String {
+    position.map(|p| format!(":{p}")).unwrap_or_default()
 }
 
 /// One problem that stops a build.
@@ -25,8 +36,20 @@ pub enum Error {
         message: String,
     },
 
-    #[error("{}: {message}", path.display())]
-    Config { path: PathBuf, message: String },
+    #[error("{}{}: {message}", path.display(), position_suffix(at))]
+    Config {
+        path: PathBuf,
+        at: Option<Position>,
+        message: String,
+    },
+
+    #[error("no `{}` folder: a kiln site keeps its articles there (run `kiln new \"Title\"` to start one)", path.display())]
+    NoContent { path: PathBuf },
+
+    #[error(
+        "`--base-url` is `{value}`; expected an absolute URL such as `https://example.org/kb/` or a path such as `/kb/`"
+    )]
+    BaseUrl { value: String },
 
     #[error("cannot read `{}`", path.display())]
     Read {
@@ -52,11 +75,12 @@ pub enum Error {
         url: String,
     },
 
-    #[error("{}: the page URL `{url}` is kiln's own (its `{section}` pages); choose another `slug` or file name", path.display())]
+    #[error("{}: the page URL `{url}` is kiln's own ({what}); choose another `slug` or file name", path.display())]
     ReservedUrl {
         path: PathBuf,
         url: String,
-        section: String,
+        /// Which of kiln's pages, such as "its `/tags/` pages".
+        what: String,
     },
 
     #[error("template `{name}`: {message}")]
@@ -78,8 +102,59 @@ pub enum Error {
         message: String,
     },
 
-    #[error("{message}")]
-    Other { message: String },
+    #[error("cannot run `{rustc}` to compile snippets; install Rust, or set `RUSTC` to a rustc")]
+    NoRustc {
+        rustc: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("`{rustc} -vV` failed: {stderr}")]
+    RustcVersion { rustc: String, stderr: String },
+
+    #[error("the search index failed: {message}")]
+    Search { message: String },
+
+    #[error("the title is empty; run `kiln new \"My article\"`")]
+    EmptyTitle,
+
+    #[error("`{}` already exists; kiln new never overwrites a file (choose another title, or edit that file)", path.display())]
+    Exists { path: PathBuf },
+
+    #[error("{what}")]
+    Serve {
+        /// What failed, such as "cannot listen on 127.0.0.1:1111".
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Error {
+    /// The file an error is about and its line, where it has them, for
+    /// sorting a report by place.
+    pub fn location(&self) -> (Option<&Path>, usize) {
+        match self {
+            Error::FrontMatter { path, at, .. } => (Some(path), at.line),
+            Error::Config { path, at, .. } => (Some(path), at.map_or(0, |p| p.line)),
+            Error::Snippet { article, line, .. } => (Some(article), *line),
+            Error::BrokenLink { path, line, .. } => (Some(path), *line),
+            Error::Read { path, .. }
+            | Error::Write { path, .. }
+            | Error::NotUtf8 { path, .. }
+            | Error::DuplicateUrl { path, .. }
+            | Error::ReservedUrl { path, .. }
+            | Error::NoContent { path }
+            | Error::Exists { path } => (Some(path), 0),
+            Error::Template { .. }
+            | Error::BaseUrl { .. }
+            | Error::NoRustc { .. }
+            | Error::RustcVersion { .. }
+            | Error::Search { .. }
+            | Error::EmptyTitle
+            | Error::Serve { .. } => (None, 0),
+        }
+    }
 }
 
 /// An error and its causes, joined by `separator` (such as

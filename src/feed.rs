@@ -43,8 +43,18 @@ pub fn url_prefix(base_url: &str, base_path: &str) -> String {
     }
 }
 
+/// A front matter date as the feed's date type, in UTC.
 fn timestamp(date: &Date) -> FixedDateTime {
-    FixedDateTime::parse_from_rfc3339(&date.rfc3339()).unwrap_or_default()
+    let (mut seconds, mut nanos) = (date.0.as_second(), date.0.subsec_nanosecond());
+    if nanos < 0 {
+        // Before 1970 jiff counts the fraction back from the second.
+        seconds -= 1;
+        nanos += 1_000_000_000;
+    }
+    // jiff's timestamps (years -9999 to 9999) all lie inside chrono's range.
+    chrono::DateTime::from_timestamp(seconds, nanos.unsigned_abs())
+        .expect("a jiff timestamp is inside chrono's range")
+        .fixed_offset()
 }
 
 /// The Atom feed of the newest articles (`items` newest first).
@@ -153,6 +163,22 @@ pub fn robots(prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_convert_exactly() {
+        for text in [
+            "2023-03-13T10:00:00Z",
+            "1969-07-20T20:17:40.5Z",
+            "0001-01-01T00:00:00Z",
+        ] {
+            let date = Date::parse(text).unwrap();
+            assert_eq!(
+                timestamp(&date).timestamp_nanos_opt(),
+                i64::try_from(date.0.as_nanosecond()).ok(),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn prefixes() {

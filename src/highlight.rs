@@ -33,6 +33,7 @@ impl Highlighter {
                 let known: Vec<String> = themes.themes.keys().map(|k| format!("`{k}`")).collect();
                 Error::Config {
                     path: Path::new(CONFIG_FILE).to_owned(),
+                    at: None,
                     message: format!(
                         "`highlight.{key}` is `{name}`, which is not a known theme; choose one of {}",
                         known.join(", ")
@@ -43,6 +44,7 @@ impl Highlighter {
             let css =
                 css_for_theme_with_class_style(&theme, CLASS_STYLE).map_err(|e| Error::Config {
                     path: Path::new(CONFIG_FILE).to_owned(),
+                    at: None,
                     message: format!("cannot make a stylesheet for theme `{name}`: {e}"),
                 })?;
             // Code blocks take the theme's own colours, which the contrast

@@ -1,16 +1,20 @@
 //! kiln: a static site generator for knowledge-base articles whose Rust
 //! snippets are compiled, run, and baked into the page.
 //!
-//! Data flows one way: [`config`] → [`content`] → [`route`] → [`render`] →
-//! [`template`] → [`output`], driven by [`site`].
+//! Data flows one way: [`config`] → [`content`] (with [`front_matter`] and
+//! [`markdown`]) → [`route`] → [`snippet`] → [`render`] (with
+//! [`highlight`]) → [`template`] → [`output`], driven by [`site`], which
+//! prepares a site once for `build` and `check` ([`link`] checks its links).
+//! [`serve`] and [`scaffold`] sit on top.
 
-pub mod check;
 pub mod config;
 pub mod content;
 pub mod error;
 pub mod feed;
 pub mod front_matter;
 pub mod highlight;
+pub mod link;
+pub mod markdown;
 pub mod output;
 pub mod render;
 pub mod route;

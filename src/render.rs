@@ -8,11 +8,12 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Tag, 
 use serde::Serialize;
 
 use crate::config::MarkdownConfig;
-use crate::content::{Article, Document};
+use crate::content::Article;
 use crate::highlight::{Highlighter, escape_html};
+use crate::markdown::{Document, code_text, fence_language, find_end, plain_text};
 use crate::route::{Routes, Target};
 use crate::slug::{UniqueIds, slugify};
-use crate::snippet::{Compile, Embed, Exit, Mode, Origin, SnippetRuns, Stream, signal_name};
+use crate::snippet::{Compile, Embed, Origin, Outcome, Placed, SnippetRuns, Stream};
 
 /// What a page template needs of an article's Markdown.
 #[derive(Debug, Clone, Serialize)]
@@ -29,6 +30,11 @@ pub struct RenderedArticle {
     pub thumbnail: Option<String>,
     /// Whether the body places the TOC itself with a `[TOC]` paragraph.
     pub toc_in_body: bool,
+}
+
+/// What the link check needs of a rendered article.
+#[derive(Debug, Clone, Default)]
+pub struct Outline {
     /// Every link and image of the body, as written, with its line.
     pub links: Vec<LinkRef>,
     /// Every heading id of the page, for `#fragment` checks.
@@ -68,7 +74,7 @@ pub fn render_article(
     article: &Article,
     document: Document,
     cx: &RenderContext<'_>,
-) -> RenderedArticle {
+) -> (RenderedArticle, Outline) {
     let from_dir = article.rel_dir();
     let mut ids = UniqueIds::default();
     let Rendered {
@@ -88,16 +94,19 @@ pub fn render_article(
         .as_deref()
         .map(|t| site_url(t, from_dir, cx.routes).unwrap_or_else(|| t.to_owned()));
     let toc_html = toc_to_html(&toc);
-    RenderedArticle {
+    let rendered = RenderedArticle {
         body,
         toc,
         toc_html,
         tldr,
         thumbnail,
         toc_in_body,
+    };
+    let outline = Outline {
         links,
         ids: heading_ids,
-    }
+    };
+    (rendered, outline)
 }
 
 struct Heading {
@@ -148,8 +157,12 @@ fn render_document(
     let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len());
     let mut i = 0;
     while i < events.len() {
-        if let Some(embed) = embeds.and_then(|e| e.get(&i)) {
-            out.push(Event::Html(snippet_html(embed, cx.highlighter).into()));
+        if let Some(placed) = embeds.and_then(|e| e.get(&i)) {
+            let html = match placed {
+                Placed::Embed(embed) => snippet_html(embed, cx.highlighter),
+                Placed::Unavailable => UNAVAILABLE_SNIPPET.to_owned(),
+            };
+            out.push(Event::Html(html.into()));
             i = find_end(&events, i) + 1;
             continue;
         }
@@ -176,13 +189,7 @@ fn render_document(
             },
             Event::Start(Tag::CodeBlock(kind)) => {
                 let end = find_end(&events, i);
-                let code: String = events[i + 1..end]
-                    .iter()
-                    .filter_map(|e| match e {
-                        Event::Text(t) => Some(t.as_ref()),
-                        _ => None,
-                    })
-                    .collect();
+                let code = code_text(&events[i + 1..end]);
                 let lang = match kind {
                     CodeBlockKind::Fenced(info) => fence_language(info),
                     CodeBlockKind::Indented => "",
@@ -246,32 +253,6 @@ fn link_ref(event: &Event<'_>, line: u32) -> Option<LinkRef> {
     }
 }
 
-/// The language of a fence info string such as `rust,no_run` or `python {x}`.
-pub fn fence_language(info: &str) -> &str {
-    let first = info
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .next()
-        .unwrap_or_default();
-    first.trim_start_matches('{').trim_start_matches('.')
-}
-
-fn find_end(events: &[Event<'_>], start: usize) -> usize {
-    let mut depth = 0usize;
-    for (offset, event) in events[start..].iter().enumerate() {
-        match event {
-            Event::Start(_) => depth += 1,
-            Event::End(_) => {
-                depth -= 1;
-                if depth == 0 {
-                    return start + offset;
-                }
-            }
-            _ => {}
-        }
-    }
-    events.len() - 1
-}
-
 fn collect_headings(events: &[Event<'_>], ids: &mut UniqueIds) -> Vec<Heading> {
     for event in events {
         if let Event::Start(Tag::Heading { id: Some(id), .. }) = event {
@@ -298,21 +279,6 @@ fn collect_headings(events: &[Event<'_>], ids: &mut UniqueIds) -> Vec<Heading> {
         });
     }
     headings
-}
-
-/// The text a reader sees in a run of inline events.
-pub fn plain_text(events: &[Event<'_>]) -> String {
-    let mut text = String::new();
-    for event in events {
-        match event {
-            Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
-                text.push_str(t)
-            }
-            Event::SoftBreak | Event::HardBreak => text.push(' '),
-            _ => {}
-        }
-    }
-    text.trim().to_owned()
 }
 
 fn inner_html(events: &[Event<'_>], from_dir: &str, routes: &Routes) -> String {
@@ -443,52 +409,37 @@ fn code_block_html(lang: &str, inner: &str) -> String {
     }
 }
 
-/// A snippet's source and what it did when the site was built.
+/// Stands where a linked snippet could not be read; such a build fails,
+/// so this is only ever seen by `kiln check`.
+const UNAVAILABLE_SNIPPET: &str = "<p class=\"snippet-unavailable\">snippet unavailable</p>\n";
+
+/// A snippet's source and what it did when the site was built, as its
+/// verdict says.
 fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
-    let snippet = &embed.snippet;
-    let run = &embed.run;
-    let options = &snippet.options;
+    let Embed {
+        snippet,
+        run,
+        verdict,
+    } = embed;
     let mut html = String::from("<figure class=\"snippet\">\n");
     let label = match &snippet.origin {
         Origin::Linked { path } => path.rsplit('/').next().unwrap_or(path).to_owned(),
         Origin::Inline => "Rust".to_owned(),
     };
-    let mut flags = Vec::new();
-    match options.mode {
-        Mode::NoRun => flags.push("no_run"),
-        Mode::CompileFail => flags.push("compile_fail"),
-        Mode::Ignore => flags.push("ignore"),
-        Mode::Run => {}
-    }
-    if options.should_panic {
-        flags.push("should_panic");
-    }
     html.push_str(&format!(
         "<figcaption class=\"snippet-title\"><span>{}</span><span>{}</span></figcaption>\n",
         escape_html(&label),
-        escape_html(&flags.join(", "))
+        escape_html(&snippet.options.flags().join(", "))
     ));
     html.push_str(&code_block_html(
         "rust",
         &highlighter.highlight("rust", &snippet.display),
     ));
-    let (status_class, status) = match (&run.compile, &run.execution) {
-        (Compile::Skipped, _) => ("", "not compiled (ignore)".to_owned()),
-        (Compile::Failed(diagnostics), _) => {
-            html.push_str(&format!(
-                "<div class=\"snippet-output\"><pre tabindex=\"0\"><samp class=\"diagnostic\">{}</samp></pre></div>\n",
-                ansi_html(diagnostics)
-            ));
-            if options.mode == Mode::CompileFail {
-                ("ok", "rustc rejects it, as expected".to_owned())
-            } else {
-                ("fail", "does not compile".to_owned())
-            }
-        }
-        (Compile::Succeeded, None) if options.mode == Mode::CompileFail => {
-            ("fail", "compiled, but it should not".to_owned())
-        }
-        (Compile::Succeeded, None) => ("ok", "compiles (not run)".to_owned()),
+    match (&run.compile, &run.execution) {
+        (Compile::Failed(diagnostics), _) => html.push_str(&format!(
+            "<div class=\"snippet-output\"><pre tabindex=\"0\"><samp class=\"diagnostic\">{}</samp></pre></div>\n",
+            ansi_html(diagnostics)
+        )),
         (Compile::Succeeded, Some(execution)) => {
             let mut output = String::new();
             for chunk in &execution.output {
@@ -509,24 +460,17 @@ fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
             html.push_str(&format!(
                 "<div class=\"snippet-output\"><pre tabindex=\"0\"><samp>{output}</samp></pre></div>\n"
             ));
-            let expected_panic = options.should_panic;
-            let (class, text) = match &execution.exit {
-                Exit::Code(0) if !expected_panic => ("ok", "exit status 0".to_owned()),
-                Exit::Code(101) if expected_panic => ("ok", "panicked, as expected".to_owned()),
-                Exit::Code(code) => ("fail", format!("exit status {code}")),
-                Exit::Signal(signal) => match signal_name(*signal) {
-                    Some(name) => ("fail", format!("killed by signal {signal} ({name})")),
-                    None => ("fail", format!("killed by signal {signal}")),
-                },
-                Exit::TimedOut => ("fail", "stopped at the timeout".to_owned()),
-                Exit::Error(e) => ("fail", e.clone()),
-            };
-            (class, format!("{text} · ran in {} ms", execution.millis))
         }
+        _ => {}
+    }
+    let status_class = match verdict.outcome {
+        Outcome::Skipped => "",
+        Outcome::Passed => "ok",
+        Outcome::Failed => "fail",
     };
     html.push_str(&format!(
         "<p class=\"snippet-status\"><span class=\"{status_class}\">{}</span></p>\n</figure>\n",
-        escape_html(&status)
+        escape_html(&verdict.status)
     ));
     html
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
 use crate::content::{CONTENT_DIR, Content};
-use crate::error::{Error, Errors};
+use crate::error::Error;
 use crate::slug::slugify;
 
 /// Characters escaped in the path of a generated URL.
@@ -21,6 +21,115 @@ const PATH: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}')
     .add(b'%');
+
+/// The pages and files kiln writes itself, besides articles, tags' and
+/// authors' pages and assets. Routing refuses an article or asset at one
+/// of them, the build writes them, and `kiln check` accepts links to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnPage {
+    Index,
+    Tags,
+    Authors,
+    Search,
+    SearchBundle,
+    Static,
+    NotFound,
+    Feed,
+    Sitemap,
+    Robots,
+}
+
+impl OwnPage {
+    pub const ALL: [OwnPage; 10] = [
+        OwnPage::Index,
+        OwnPage::Tags,
+        OwnPage::Authors,
+        OwnPage::Search,
+        OwnPage::SearchBundle,
+        OwnPage::Static,
+        OwnPage::NotFound,
+        OwnPage::Feed,
+        OwnPage::Sitemap,
+        OwnPage::Robots,
+    ];
+
+    /// Its path under the base path; a folder ends with `/` and holds
+    /// everything below it.
+    pub fn path(self) -> &'static str {
+        match self {
+            OwnPage::Index => "index.html",
+            OwnPage::Tags => "tags/",
+            OwnPage::Authors => "authors/",
+            OwnPage::Search => "search/",
+            OwnPage::SearchBundle => "pagefind/",
+            OwnPage::Static => "static/",
+            OwnPage::NotFound => "404.html",
+            OwnPage::Feed => "atom.xml",
+            OwnPage::Sitemap => "sitemap.xml",
+            OwnPage::Robots => "robots.txt",
+        }
+    }
+
+    /// Whether it is a page a link can point at (the index, not the
+    /// folder of authors' pages).
+    pub fn is_page(self) -> bool {
+        !matches!(
+            self,
+            OwnPage::Authors | OwnPage::SearchBundle | OwnPage::Static
+        )
+    }
+
+    /// What it is, for an error about a clash with it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            OwnPage::Index => "the index page",
+            OwnPage::Tags => "its `/tags/` pages",
+            OwnPage::Authors => "its `/authors/` pages",
+            OwnPage::Search => "the search page",
+            OwnPage::SearchBundle => "the search index",
+            OwnPage::Static => "its stylesheets and icon",
+            OwnPage::NotFound => "the page for missing pages",
+            OwnPage::Feed => "the Atom feed",
+            OwnPage::Sitemap => "the sitemap",
+            OwnPage::Robots => "`robots.txt`",
+        }
+    }
+
+    /// The page of kiln's that a site path (such as an article's
+    /// `search/` or an asset's `robots.txt`) would overwrite.
+    pub fn claiming(path: &str) -> Option<OwnPage> {
+        OwnPage::ALL.into_iter().find(|own| {
+            let own_path = own.path();
+            match own_path.strip_suffix('/') {
+                Some(folder) => path == folder || path.starts_with(own_path),
+                None => path == own_path || path.starts_with(&format!("{own_path}/")),
+            }
+        })
+    }
+}
+
+impl OwnPage {
+    /// The page of kiln's that a file copied to `rel` would overwrite: one
+    /// of its files, or a page (`index.html`) in one of its folders, or
+    /// anything in the search bundle.
+    pub fn overwritten_by_file(rel: &str) -> Option<OwnPage> {
+        let own = OwnPage::claiming(rel)?;
+        let clash = match own {
+            OwnPage::SearchBundle => true,
+            OwnPage::Static => STATIC_FILES.contains(&rel),
+            own if own.path().ends_with('/') => rel.ends_with("index.html"),
+            _ => true,
+        };
+        clash.then_some(own)
+    }
+}
+
+/// The files of [`OwnPage::Static`].
+pub const STATIC_FILES: [&str; 3] = [
+    "static/style.css",
+    "static/highlight.css",
+    "static/favicon.svg",
+];
 
 /// A tag or an author: a name that has a page listing its articles.
 #[derive(Debug, Clone)]
@@ -69,31 +178,37 @@ pub struct Resolved {
 
 impl Routes {
     /// Assigns URLs to every article, asset, tag and author. Two articles
-    /// that would be published at one URL are an error.
-    pub fn new(base_path: &str, content: &Content) -> Result<Routes, Errors> {
+    /// that would be published at one URL, or an article or asset at one
+    /// of kiln's own pages, are errors; the first of them keeps the URL.
+    pub fn new(base_path: &str, content: &Content) -> (Routes, Vec<Error>) {
         let mut errors = Vec::new();
         let mut by_url: HashMap<&str, usize> = HashMap::new();
-        let reserved = ["tags", "authors", "static", "index.html", "404.html"];
         for (i, article) in content.articles.iter().enumerate() {
-            let first = article.slug.split('/').next().unwrap_or_default();
-            if reserved.contains(&first) {
+            let url = format!("{base_path}{}/", article.slug);
+            if let Some(own) = OwnPage::claiming(&format!("{}/", article.slug)) {
                 errors.push(Error::ReservedUrl {
                     path: article.source.clone(),
-                    url: format!("{base_path}{}/", article.slug),
-                    section: format!("/{first}/"),
+                    url,
+                    what: own.describe().to_owned(),
                 });
             } else if let Some(&j) = by_url.get(article.slug.as_str()) {
                 errors.push(Error::DuplicateUrl {
                     path: article.source.clone(),
                     other: content.articles[j].source.clone(),
-                    url: format!("{base_path}{}/", article.slug),
+                    url,
                 });
             } else {
                 by_url.insert(&article.slug, i);
             }
         }
-        if !errors.is_empty() {
-            return Err(Errors(errors));
+        for asset in &content.assets {
+            if let Some(own) = OwnPage::overwritten_by_file(&asset.rel) {
+                errors.push(Error::ReservedUrl {
+                    path: asset.source.clone(),
+                    url: format!("{base_path}{}", asset.rel),
+                    what: own.describe().to_owned(),
+                });
+            }
         }
         let tags = collect_terms(content, |a| &a.front.tags);
         let authors = collect_terms(content, |a| &a.front.authors);
@@ -104,7 +219,7 @@ impl Routes {
                 .map(|(i, t)| (t.name.to_lowercase(), i))
                 .collect()
         };
-        Ok(Routes {
+        let routes = Routes {
             base_path: base_path.to_owned(),
             articles: content
                 .articles
@@ -118,7 +233,8 @@ impl Routes {
             author_index: index(&authors),
             tags,
             authors,
-        })
+        };
+        (routes, errors)
     }
 
     /// The base path, such as `/` or `/kb/`.
@@ -265,6 +381,30 @@ mod tests {
             Some("content/x/z.png")
         );
         assert_eq!(normalize("content", "../../etc/passwd"), None);
+    }
+
+    #[test]
+    fn own_pages() {
+        assert_eq!(OwnPage::claiming("search/"), Some(OwnPage::Search));
+        assert_eq!(
+            OwnPage::claiming("pagefind/x.js"),
+            Some(OwnPage::SearchBundle)
+        );
+        assert_eq!(OwnPage::claiming("tags/rust/"), Some(OwnPage::Tags));
+        assert_eq!(OwnPage::claiming("atom.xml/"), Some(OwnPage::Feed));
+        assert_eq!(OwnPage::claiming("robots.txt"), Some(OwnPage::Robots));
+        assert_eq!(OwnPage::claiming("searching/"), None);
+        assert_eq!(OwnPage::claiming("images/tags.png"), None);
+        assert_eq!(OwnPage::overwritten_by_file("tags/logo.png"), None);
+        assert_eq!(OwnPage::overwritten_by_file("static/logo.png"), None);
+        assert_eq!(
+            OwnPage::overwritten_by_file("static/style.css"),
+            Some(OwnPage::Static)
+        );
+        assert_eq!(
+            OwnPage::overwritten_by_file("search/index.html"),
+            Some(OwnPage::Search)
+        );
     }
 
     #[test]

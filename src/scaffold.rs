@@ -35,9 +35,7 @@ struct FrontMatterOut<'a> {
 pub fn new_article(root: &Path, config: &Config, new: &NewArticle) -> Result<Vec<PathBuf>, Error> {
     let title = new.title.trim();
     if title.is_empty() {
-        return Err(Error::Other {
-            message: "the title is empty; run `kiln new \"My article\"`".to_owned(),
-        });
+        return Err(Error::EmptyTitle);
     }
     let slug = slugify(title, "article");
     let article_path = root.join(CONTENT_DIR).join(format!("{slug}.md"));
@@ -49,11 +47,8 @@ pub fn new_article(root: &Path, config: &Config, new: &NewArticle) -> Result<Vec
     }
     for target in &targets {
         if target.exists() {
-            return Err(Error::Other {
-                message: format!(
-                    "`{}` already exists; kiln new never overwrites a file (choose another title, or edit that file)",
-                    target.display()
-                ),
+            return Err(Error::Exists {
+                path: target.clone(),
             });
         }
     }
@@ -71,8 +66,9 @@ pub fn new_article(root: &Path, config: &Config, new: &NewArticle) -> Result<Vec
         updated_at: now,
         tldr: "One sentence on what this article shows.",
     };
-    let yaml = serde_yaml::to_string(&front).map_err(|e| Error::Other {
-        message: format!("cannot write the front matter: {e}"),
+    let yaml = yaml_serde::to_string(&front).map_err(|source| Error::Write {
+        path: article_path.clone(),
+        source: std::io::Error::other(source),
     })?;
     let mut body = format!("---\n{yaml}---\n\n[TOC]\n\n## Overview\n\nWrite the article here.\n");
     if new.snippet {

@@ -6,19 +6,15 @@ use std::path::Path;
 
 use crate::error::Error;
 
-/// The folder of the search bundle in the output.
-pub const SEARCH_DIR: &str = "pagefind";
-
-/// The bundle's files: a path relative to [`SEARCH_DIR`], and the bytes.
+/// The bundle's files: a path relative to the bundle's folder
+/// ([`crate::route::OwnPage::SearchBundle`]), and the bytes.
 pub type BundleFiles = Vec<(String, Vec<u8>)>;
 
 /// Indexes the HTML pages under `dir` (the article pages carry
 /// `data-pagefind-body`, so only they are indexed) for `language`, an ISO
 /// 639-1 code. Pagefind parses the pages in parallel.
 pub fn build_search_index(dir: &Path, language: &str) -> Result<BundleFiles, Error> {
-    let fail = |message: String| Error::Other {
-        message: format!("the search index failed: {message}"),
-    };
+    let fail = |message: String| Error::Search { message };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .map_err(|e| fail(e.to_string()))?;

@@ -19,7 +19,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_status::SetStatus;
 use tower_livereload::{LiveReloadLayer, Reloader};
 
-use crate::config::CONFIG_FILE;
+use crate::config::{CONFIG_FILE, Config};
 use crate::content::CONTENT_DIR;
 use crate::error::{CAUSED_BY, Error, chain};
 use crate::highlight::escape_html;
@@ -30,12 +30,28 @@ use crate::template::TEMPLATE_DIR;
 /// What `kiln serve` was asked for.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// The site to build; its output is a folder of kiln's own, so `serve`
-    /// never replaces the `public/` that `build` made.
-    pub build: BuildOptions,
+    /// The site root.
+    pub root: PathBuf,
+    /// Publish articles marked `draft: true`.
+    pub drafts: bool,
     pub bind: IpAddr,
     pub port: u16,
     pub open: bool,
+}
+
+/// How `serve` builds: into a folder of kiln's own under the cache, so it
+/// never replaces the `public/` that `build` made, with `base_url = "/"`
+/// (the server's root), keeping pages of earlier builds to re-render only
+/// what changed.
+fn build_options(options: &ServeOptions) -> Result<BuildOptions, Error> {
+    let config = Config::load(&options.root)?;
+    Ok(BuildOptions {
+        output: Some(options.root.join(&config.snippets.cache_dir).join("serve")),
+        drafts: options.drafts,
+        base_url: Some("/".to_owned()),
+        pages: Some(Arc::default()),
+        ..BuildOptions::new(options.root.clone())
+    })
 }
 
 /// What the server shows besides the site: the last build's errors.
@@ -52,26 +68,24 @@ type Shared = Arc<Mutex<Status>>;
 
 /// Runs until Ctrl-C. Errors only if the server cannot start.
 pub fn serve(options: ServeOptions) -> Result<(), Error> {
+    let build = build_options(&options)?;
     // Builds run outside the server's runtime (the search indexer has its
     // own): the first one here, the next ones on the watcher's thread.
     let status: Shared = Arc::default();
-    rebuild(&options.build, &status, "built");
+    rebuild(&build, &status, "built");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::Other {
-            message: format!("cannot start the server: {e}"),
-        })?;
-    runtime.block_on(run(options, status))
+        .map_err(|e| serve_error("cannot start the server", e))?;
+    runtime.block_on(run(options, build, status))
 }
 
-async fn run(options: ServeOptions, status: Shared) -> Result<(), Error> {
-    let output = options
-        .build
+async fn run(options: ServeOptions, build: BuildOptions, status: Shared) -> Result<(), Error> {
+    let output = build
         .output
         .clone()
-        .unwrap_or_else(|| default_output(&options.build.root));
+        .unwrap_or_else(|| default_output(&build.root));
 
     let livereload = LiveReloadLayer::new();
     let reloader = livereload.reloader();
@@ -92,12 +106,10 @@ async fn run(options: ServeOptions, status: Shared) -> Result<(), Error> {
     let address = SocketAddr::new(options.bind, options.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|e| Error::Other {
-            message: format!("cannot listen on {address}: {e}"),
-        })?;
-    let local = listener.local_addr().map_err(|e| Error::Other {
-        message: format!("cannot read the bound address: {e}"),
-    })?;
+        .map_err(|e| serve_error(format!("cannot listen on {address}"), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| serve_error("cannot read the bound address", e))?;
     let url = format!("http://{local}/");
     println!("serving {url} (from `{}`; Ctrl-C stops)", output.display());
     if !options.bind.is_loopback() {
@@ -112,15 +124,23 @@ async fn run(options: ServeOptions, status: Shared) -> Result<(), Error> {
         eprintln!("warning: cannot open a browser: {e}");
     }
 
-    watch(&options.build, status.clone(), reloader)?;
+    watch(&build, status.clone(), reloader)?;
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
-    served.map_err(|e| Error::Other {
-        message: format!("the server stopped: {e}"),
-    })
+    served.map_err(|e| serve_error("the server stopped", e))
+}
+
+fn serve_error(
+    what: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    Error::Serve {
+        what: what.into(),
+        source: Box::new(source),
+    }
 }
 
 /// Builds, prints what happened as `kiln build` would, and records it.
@@ -179,13 +199,10 @@ fn watch(options: &BuildOptions, status: Shared, reloader: Reloader) -> Result<(
     };
     let (sender, receiver) = std::sync::mpsc::channel();
     let mut debouncer =
-        notify_debouncer_full::new_debouncer(Duration::from_millis(50), None, sender).map_err(
-            |e| Error::Other {
-                message: format!("cannot watch the site: {e}"),
-            },
-        )?;
-    let fail = |path: &Path, e: notify_debouncer_full::notify::Error| Error::Other {
-        message: format!("cannot watch `{}`: {e}", path.display()),
+        notify_debouncer_full::new_debouncer(Duration::from_millis(50), None, sender)
+            .map_err(|e| serve_error("cannot watch the site", e))?;
+    let fail = |path: &Path, e: notify_debouncer_full::notify::Error| {
+        serve_error(format!("cannot watch `{}`", path.display()), e)
     };
     let mut watched = Vec::new();
     for dir in dirs.iter().filter(|d| d.is_dir()) {

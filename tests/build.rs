@@ -4,24 +4,12 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{Site, article, kiln_in, text};
+use common::{Site, article, text, tree};
 
 #[test]
 fn builds_the_repo_site_with_the_seed_article() {
     let out = tempfile::tempdir().unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let output = out.path().join("public");
-    kiln_in(
-        std::path::Path::new(root),
-        &[
-            "build",
-            "--root",
-            root,
-            "--output",
-            output.to_str().unwrap(),
-        ],
-    )
-    .assert_ok();
+    let output = common::build_repo_site(out.path(), &[]);
     let read = |rel: &str| {
         common::Page(scraper::Html::parse_document(
             &std::fs::read_to_string(output.join(rel)).unwrap(),
@@ -335,9 +323,7 @@ fn a_second_concurrent_build_waits_for_the_first() {
         article("A", "```rust\nstd::thread::sleep(std::time::Duration::from_millis(1500));\nprintln!(\"slow\");\n```\n"),
     );
     let start = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .arg("build")
-            .current_dir(site.root())
+        common::kiln_command(site.root(), &["build"])
             .stderr(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -360,25 +346,6 @@ fn a_second_concurrent_build_waits_for_the_first() {
         text(&site.page("a/index.html").one(".snippet-output samp")),
         "slow"
     );
-}
-
-/// Every file under `dir` with its bytes, sorted by path.
-fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).unwrap().display().to_string();
-                out.push((rel, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

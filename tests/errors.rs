@@ -6,22 +6,7 @@ mod common;
 use common::{Run, Site, assert_says};
 
 fn snapshot(site: &Site) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = walkdir(site.path("public"));
-    files.sort();
-    files
-}
-
-fn walkdir(dir: std::path::PathBuf) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walkdir(path));
-        } else {
-            out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
-        }
-    }
-    out
+    common::tree(&site.path("public"))
 }
 
 /// Builds a good site, breaks it with `file`, builds again, and checks that

@@ -8,9 +8,10 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use kiln::config::{HighlightConfig, MarkdownConfig};
-use kiln::content::{Article, Content, Document};
+use kiln::content::{Article, Content};
 use kiln::front_matter::parse_front_matter;
 use kiln::highlight::Highlighter;
+use kiln::markdown::Document;
 use kiln::render::{RenderContext, render_article};
 use kiln::route::Routes;
 use kiln::snippet::SnippetRuns;
@@ -40,13 +41,12 @@ fn pipeline(source: &str) {
             rel: "p.md".to_owned(),
             slug: "p".to_owned(),
             front: parsed.front,
-            document: Document::default(),
             source_hash: String::new(),
         }],
         assets: Vec::new(),
-        warnings: Vec::new(),
     };
-    let routes = Routes::new("/kb/", &content).unwrap();
+    let (routes, errors) = Routes::new("/kb/", &content);
+    assert!(errors.is_empty(), "{errors:?}");
     let runs = SnippetRuns::default();
     let markdown = MarkdownConfig::default();
     let cx = RenderContext {
@@ -55,7 +55,7 @@ fn pipeline(source: &str) {
         markdown: &markdown,
         snippets: &runs,
     };
-    let rendered = render_article(0, &content.articles[0], document, &cx);
+    let (rendered, outline) = render_article(0, &content.articles[0], document, &cx);
     // Every TOC link names a heading id of the page.
     fn check(entries: &[kiln::render::TocEntry], ids: &[String]) {
         for entry in entries {
@@ -67,7 +67,7 @@ fn pipeline(source: &str) {
             check(&entry.children, ids);
         }
     }
-    check(&rendered.toc, &rendered.ids);
+    check(&rendered.toc, &outline.ids);
 }
 
 /// Text that exercises Markdown and YAML: punctuation they care about.

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Site, article, kiln_in, text};
+use common::{Site, article, build_repo_site, kiln_in, text};
 
 fn read(site: &Site, rel: &str) -> String {
     std::fs::read_to_string(site.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
@@ -117,22 +117,6 @@ fn atom_feed_and_sitemap_parse_and_carry_the_base_url() {
             .iter()
             .all(|h| h.starts_with("/kb/"))
     );
-}
-
-/// Builds the repo's own site into `<dir>/public` and returns that path.
-fn build_repo_site(dir: &Path, extra: &[&str]) -> std::path::PathBuf {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let public = dir.join("public");
-    let mut args = vec![
-        "build",
-        "--root",
-        root,
-        "--output",
-        public.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    kiln_in(Path::new(root), &args).assert_ok();
-    public
 }
 
 /// Runs Pagefind's own search code in Node over a built site.

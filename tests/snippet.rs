@@ -136,9 +136,7 @@ fn main() {
     );
     let pidfile = site.path("child.pid");
     let started = std::time::Instant::now();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .arg("build")
-        .current_dir(site.root())
+    let output = common::kiln_command(site.root(), &["build"])
         .env("KILN_TEST_PIDFILE", &pidfile)
         .output()
         .unwrap();
@@ -285,9 +283,7 @@ fn a_warm_rebuild_runs_no_rustc_and_fresh_runs_it_again() {
     )
     .unwrap();
     let build = || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .arg("build")
-            .current_dir(site.root())
+        let output = common::kiln_command(site.root(), &["build"])
             .env("RUSTC", &wrapper)
             .output()
             .unwrap();

@@ -47,19 +47,17 @@ impl Toolchain {
                 version: record.version,
             });
         }
-        let output = Command::new(&rustc).arg("-vV").output().map_err(|e| Error::Other {
-            message: format!(
-                "cannot run `{}` to compile snippets: {e}; install Rust, or set `RUSTC` to a rustc",
-                rustc.to_string_lossy()
-            ),
-        })?;
+        let output = Command::new(&rustc)
+            .arg("-vV")
+            .output()
+            .map_err(|source| Error::NoRustc {
+                rustc: rustc.to_string_lossy().into_owned(),
+                source,
+            })?;
         if !output.status.success() {
-            return Err(Error::Other {
-                message: format!(
-                    "`{} -vV` failed: {}",
-                    rustc.to_string_lossy(),
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ),
+            return Err(Error::RustcVersion {
+                rustc: rustc.to_string_lossy().into_owned(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
             });
         }
         let version = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -113,14 +113,57 @@ impl Site {
     }
 }
 
-pub fn kiln_in(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_kiln"))
+/// `kiln <args>` in `dir`, ready to spawn: every test runs kiln this way,
+/// without the caller's `RUSTC_WRAPPER`, so snippet compiles are real.
+pub fn kiln_command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    command
         .args(args)
         .current_dir(dir)
-        .env_remove("RUSTC_WRAPPER")
-        .output()
-        .expect("kiln runs");
+        .env_remove("RUSTC_WRAPPER");
+    command
+}
+
+pub fn kiln_in(dir: &Path, args: &[&str]) -> Run {
+    let output = kiln_command(dir, args).output().expect("kiln runs");
     Run::from(output)
+}
+
+/// Builds this repository's own site into `<dir>/public` (with `extra`
+/// arguments) and returns that path.
+pub fn build_repo_site(dir: &Path, extra: &[&str]) -> PathBuf {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let public = dir.join("public");
+    let mut args = vec![
+        "build",
+        "--root",
+        root,
+        "--output",
+        public.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    kiln_in(Path::new(root), &args).assert_ok();
+    public
+}
+
+/// Every file under `dir` with its bytes, by path relative to `dir`,
+/// sorted.
+pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 pub struct Page(pub Html);

@@ -1,0 +1,117 @@
+//! `kiln build`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use kiln::error::{CAUSED_BY, chain};
+use kiln::site::{BuildOptions, build_site};
+
+use super::{plural, site_root};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The site root: the folder holding `content/`.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Where to write the site [default: <ROOT>/public]
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Also publish articles marked `draft: true`.
+    #[arg(long)]
+    drafts: bool,
+    /// Serve the site from this URL or path instead of `base_url`.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Compile and run every snippet again, ignoring the cache.
+    #[arg(long)]
+    fresh: bool,
+    /// Rewrite the golden `snippets/NAME.stdout` files with what the
+    /// snippets print now.
+    #[arg(long)]
+    bless: bool,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let build = build_site(&BuildOptions {
+        output: args.output,
+        drafts: args.drafts,
+        base_url: args.base_url,
+        fresh: args.fresh,
+        bless: args.bless,
+        ..BuildOptions::new(site_root(args.root))
+    });
+    for warning in &build.warnings {
+        eprintln!("warning: {warning}");
+    }
+    match build.result {
+        Ok(summary) => {
+            let s = &summary.snippets;
+            if s.snippets > 0 {
+                println!(
+                    "snippets: {} ({} cached), compiled in {} rustc invocation{}, {} failed, {:.2?}",
+                    s.snippets,
+                    s.cached,
+                    s.rustc_invocations,
+                    plural(s.rustc_invocations),
+                    s.failed,
+                    s.elapsed
+                );
+            }
+            println!(
+                "built {} article{}, {} page{} and {} file{} into `{}` in {:.2?}",
+                summary.articles,
+                plural(summary.articles),
+                summary.pages,
+                plural(summary.pages),
+                summary.assets,
+                plural(summary.assets),
+                summary.output.display(),
+                summary.elapsed
+            );
+            if let Some(stale) = summary.stale {
+                remove_in_background(&stale);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for error in &errors.0 {
+                eprintln!("error: {}", chain(error, CAUSED_BY));
+            }
+            eprintln!("error: {errors}; the output folder was left as it was");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct RemoveStaleArgs {
+    path: PathBuf,
+}
+
+/// Deletes a previous site that `build` moved aside; only ever a folder
+/// kiln itself moved aside.
+pub fn remove_stale(args: RemoveStaleArgs) -> ExitCode {
+    let name = args.path.file_name().unwrap_or_default().to_string_lossy();
+    if name.contains(".staging-") {
+        let _ = std::fs::remove_dir_all(&args.path);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Deletes the previous site in a detached process, so that `build` returns
+/// as soon as the new site is in place; deleting ten thousand pages takes
+/// about a second. Falls back to deleting it here.
+fn remove_in_background(path: &Path) {
+    let spawned = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .arg("remove-stale")
+            .arg(path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+    });
+    if spawned.is_err() {
+        let _ = std::fs::remove_dir_all(path);
+    }
+}

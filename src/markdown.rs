@@ -1,0 +1,128 @@
+//! Markdown as kiln reads it: the parser options, a parsed [`Document`]
+//! with the source line of every event, and small helpers over events that
+//! both the snippet and the render stages use. It sits below both, so
+//! neither depends on the other.
+
+use pulldown_cmark::{Event, Options, Parser};
+
+/// Parsed Markdown: the events, and the 1-based source line of each.
+#[derive(Debug)]
+pub struct Document {
+    pub events: Vec<Event<'static>>,
+    pub lines: Vec<u32>,
+}
+
+/// The Markdown extensions kiln enables everywhere.
+pub fn markdown_options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+}
+
+impl Document {
+    /// Parses `markdown`, which starts on line `first_line` of its file.
+    pub fn parse(markdown: &str, first_line: usize) -> Document {
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let mut events = Vec::new();
+        let mut lines = Vec::new();
+        for (event, range) in Parser::new_ext(markdown, markdown_options()).into_offset_iter() {
+            let line = first_line + line_starts.partition_point(|&s| s <= range.start) - 1;
+            events.push(event.into_static());
+            lines.push(u32::try_from(line).unwrap_or(u32::MAX));
+        }
+        // Every article's events stay in memory until rendering: keep no slack.
+        events.shrink_to_fit();
+        lines.shrink_to_fit();
+        Document { events, lines }
+    }
+}
+
+/// The words of a fence info string such as `rust,no_run` or
+/// `python {x}`: the language first, then its attributes.
+pub fn fence_words(info: &str) -> impl Iterator<Item = &str> {
+    info.split(|c: char| c == ',' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+}
+
+/// The language of a fence info string such as `rust,no_run` or `python {x}`.
+pub fn fence_language(info: &str) -> &str {
+    let first = info
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .next()
+        .unwrap_or_default();
+    first.trim_start_matches('{').trim_start_matches('.')
+}
+
+/// The index of the event that ends the element starting at `start`.
+pub fn find_end(events: &[Event<'_>], start: usize) -> usize {
+    let mut depth = 0usize;
+    for (offset, event) in events[start..].iter().enumerate() {
+        match event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => {
+                depth -= 1;
+                if depth == 0 {
+                    return start + offset;
+                }
+            }
+            _ => {}
+        }
+    }
+    events.len() - 1
+}
+
+/// The text of a code block's events.
+pub fn code_text(events: &[Event<'_>]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Text(t) => Some(t.as_ref()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The text a reader sees in a run of inline events.
+pub fn plain_text(events: &[Event<'_>]) -> String {
+    let mut text = String::new();
+    for event in events {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
+                text.push_str(t)
+            }
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
+            _ => {}
+        }
+    }
+    text.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_lines() {
+        let doc = Document::parse("# A\n\ntext\n\n```rust\nfn main() {}\n```\n", 5);
+        let code = doc
+            .events
+            .iter()
+            .position(|e| matches!(e, Event::Start(pulldown_cmark::Tag::CodeBlock(_))))
+            .unwrap();
+        assert_eq!(doc.lines[0], 5);
+        assert_eq!(doc.lines[code], 9);
+    }
+
+    #[test]
+    fn fence_info() {
+        assert_eq!(fence_language("rust,no_run"), "rust");
+        assert_eq!(fence_language("python {x}"), "python");
+        let words: Vec<&str> = fence_words("rust should_panic, edition2024").collect();
+        assert_eq!(words, ["rust", "should_panic", "edition2024"]);
+    }
+}

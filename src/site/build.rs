@@ -1,0 +1,402 @@
+//! `build`: renders a prepared site and writes it into a staging folder,
+//! swapped in for the output folder only when nothing went wrong.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use super::check::render_and_check;
+use super::page::{Page, Reuse, make_page, site_fingerprint};
+use super::values::{ArticleValues, SiteValues, TermPage, TermValues};
+use super::{BuildOptions, Prepared, Problems, Site, default_output, prepare};
+use crate::error::{Error, Errors, Warning};
+use crate::feed::{FEED_SIZE, FeedItem, atom_feed, robots, sitemap, url_prefix};
+use crate::front_matter::Date;
+use crate::link::check_links;
+use crate::output::Staging;
+use crate::render::Outline;
+use crate::route::{OwnPage, STATIC_FILES};
+use crate::search::build_search_index;
+use crate::snippet::SnippetStats;
+
+/// The site icon.
+const FAVICON: &str = include_str!("../../templates/favicon.svg");
+
+/// What a successful build did.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub articles: usize,
+    pub pages: usize,
+    pub assets: usize,
+    pub output: PathBuf,
+    /// The previous site, moved aside: delete it when convenient.
+    pub stale: Option<PathBuf>,
+    pub snippets: SnippetStats,
+    /// Article pages rendered, as opposed to reused from the page cache.
+    pub rendered: usize,
+    pub elapsed: Duration,
+}
+
+/// The outcome of a build: warnings are worth showing either way.
+#[derive(Debug)]
+pub struct Build {
+    pub warnings: Vec<Warning>,
+    pub result: Result<Summary, Errors>,
+}
+
+/// Builds the site. On any error the output folder is left as it was, and
+/// every problem of every stage is reported.
+pub fn build_site(options: &BuildOptions) -> Build {
+    let started = Instant::now();
+    let (prepared, mut problems) = prepare(options);
+    let summary = match prepared {
+        Some(prepared) if problems.errors.is_empty() => {
+            write_site(prepared, options, &mut problems)
+        }
+        // Nothing is written, but the pages are still rendered, so that
+        // template errors and broken links are reported with the rest.
+        Some(prepared) => {
+            let inspection = render_and_check(prepared);
+            problems.errors.extend(inspection.errors);
+            let broken = inspection.broken.iter().filter_map(as_warning);
+            problems.warnings.extend(broken);
+            None
+        }
+        None => None,
+    };
+    let Problems { errors, warnings } = problems;
+    let result = match summary {
+        Some(summary) if errors.is_empty() => Ok(Summary {
+            elapsed: started.elapsed(),
+            ..summary
+        }),
+        _ => Err(Errors(errors)),
+    };
+    Build { warnings, result }
+}
+
+/// Renders every page of a prepared site into a staging folder and swaps
+/// it in when `problems` holds no error. Broken links are warnings.
+fn write_site(
+    prepared: Prepared,
+    options: &BuildOptions,
+    problems: &mut Problems,
+) -> Option<Summary> {
+    let Prepared { site, documents } = prepared;
+    let output = options
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&site.root));
+    let staging = Staging::new(&output)
+        .map_err(|e| problems.errors.push(e))
+        .ok()?;
+    let values = SiteValues::new(&site.config, site.routes.base_path());
+    let order = newest_first(&site);
+    let mut rank = vec![0; order.len()];
+    for (position, &i) in order.iter().enumerate() {
+        rank[i] = position;
+    }
+    let fingerprint = options.pages.as_ref().map(|_| site_fingerprint(&site));
+    let reuse = options
+        .pages
+        .as_deref()
+        .zip(fingerprint.as_deref())
+        .map(|(cache, fingerprint)| Reuse { cache, fingerprint });
+    // Each article page is rendered (or taken from the page cache) and
+    // written in parallel; what the list pages need of it comes back (with
+    // the body only for the feed), and whether it was rendered.
+    let results: Vec<Result<(ArticleValues, Outline, bool), Error>> = documents
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, document)| {
+            let (page, rendered) = make_page(&site, &values, i, document, reuse)?;
+            let Page {
+                values,
+                html,
+                outline,
+            } = page;
+            let slug = &site.content.articles[i].slug;
+            staging.write(&format!("{slug}/index.html"), html.as_bytes())?;
+            let values = if rank[i] < FEED_SIZE {
+                values
+            } else {
+                values.without_body()
+            };
+            Ok((values, outline, rendered))
+        })
+        .collect();
+    let mut summaries = Vec::with_capacity(results.len());
+    let mut outlines = Vec::with_capacity(results.len());
+    let mut rendered = 0;
+    for result in results {
+        match result {
+            Ok((summary, outline, fresh)) => {
+                rendered += usize::from(fresh);
+                summaries.push(summary);
+                outlines.push(outline);
+            }
+            Err(e) => problems.errors.push(e),
+        }
+    }
+    if let Some(pages) = &options.pages {
+        let rels: HashSet<&str> = site
+            .content
+            .articles
+            .iter()
+            .map(|a| a.rel.as_str())
+            .collect();
+        pages.keep_only(&rels);
+    }
+    if summaries.len() != site.content.articles.len() {
+        return None;
+    }
+    let (broken, _) = check_links(&site.root, &site.content, &site.routes, &outlines);
+    problems
+        .warnings
+        .extend(broken.iter().filter_map(as_warning));
+
+    let tags = term_values(&site, OwnPage::Tags);
+    let authors = term_values(&site, OwnPage::Authors);
+    let lists = list_pages(&site, &values, &summaries, (&tags, &authors), &rank);
+    let written: Vec<Result<(), Error>> = lists
+        .par_iter()
+        .map(|list| {
+            let html = site.templates.render(list.template, &list.values)?;
+            staging.write(&list.path, html.as_bytes())
+        })
+        .collect();
+    problems
+        .errors
+        .extend(written.into_iter().filter_map(Result::err));
+    // Pages for readers: the 404 page and the search page are not counted.
+    let pages = summaries.len() + lists.iter().filter(|l| l.for_readers).count();
+    problems.errors.extend(write_site_files(
+        &site, &staging, &summaries, &order, &lists,
+    ));
+    if !problems.errors.is_empty() {
+        return None;
+    }
+    let stale = staging.commit().map_err(|e| problems.errors.push(e)).ok()?;
+    Some(Summary {
+        articles: site.content.articles.len(),
+        pages,
+        assets: site.content.assets.len(),
+        output,
+        stale,
+        snippets: site.snippet_stats.clone(),
+        rendered,
+        elapsed: Duration::ZERO,
+    })
+}
+
+/// A broken link, as the build warns about it.
+fn as_warning(error: &Error) -> Option<Warning> {
+    match error {
+        Error::BrokenLink {
+            path,
+            line,
+            message,
+        } => Some(Warning {
+            path: path.clone(),
+            line: *line,
+            message: message.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// A list page: where it goes, its template and its values.
+struct ListPage<'a> {
+    path: String,
+    template: &'static str,
+    values: TermPage<'a>,
+    /// Listed in the sitemap and counted as a page (not so the 404 and
+    /// search pages).
+    for_readers: bool,
+}
+
+/// The values of every tag's or author's page.
+fn term_values(site: &Site, folder: OwnPage) -> Vec<TermValues> {
+    let routes = &site.routes;
+    let terms = match folder {
+        OwnPage::Tags => &routes.tags,
+        _ => &routes.authors,
+    };
+    terms
+        .iter()
+        .map(|t| TermValues::new(t, routes.url(&format!("{}{}/", folder.path(), t.slug))))
+        .collect()
+}
+
+/// The index, the tags page, the search and 404 pages, then every tag's
+/// and every author's page.
+fn list_pages<'a>(
+    site: &Site,
+    values: &'a SiteValues,
+    summaries: &'a [ArticleValues],
+    (tags, authors): (&'a [TermValues], &'a [TermValues]),
+    rank: &[usize],
+) -> Vec<ListPage<'a>> {
+    let routes = &site.routes;
+    let newest = |indexes: &[usize]| -> Vec<&'a ArticleValues> {
+        let mut sorted = indexes.to_vec();
+        sorted.sort_by_key(|&i| rank[i]);
+        sorted.into_iter().map(|i| &summaries[i]).collect()
+    };
+    let all: Vec<usize> = (0..summaries.len()).collect();
+    let page = |path: String, template, values, for_readers| ListPage {
+        path,
+        template,
+        values,
+        for_readers,
+    };
+    let mut lists = vec![
+        page(
+            OwnPage::Index.path().to_owned(),
+            "index.html",
+            TermPage::list(values, newest(&all)),
+            true,
+        ),
+        page(
+            format!("{}index.html", OwnPage::Tags.path()),
+            "tags.html",
+            TermPage::tags(values, tags),
+            true,
+        ),
+        page(
+            format!("{}index.html", OwnPage::Search.path()),
+            "search.html",
+            TermPage::list(values, Vec::new()),
+            false,
+        ),
+        page(
+            OwnPage::NotFound.path().to_owned(),
+            "404.html",
+            TermPage::list(values, Vec::new()),
+            false,
+        ),
+    ];
+    for (term, tag) in routes.tags.iter().zip(tags) {
+        let values = TermPage {
+            tag: Some(tag),
+            ..TermPage::list(values, newest(&term.articles))
+        };
+        let path = format!("{}{}/index.html", OwnPage::Tags.path(), term.slug);
+        lists.push(page(path, "tag.html", values, true));
+    }
+    for (term, author) in routes.authors.iter().zip(authors) {
+        let values = TermPage {
+            author: Some(author),
+            ..TermPage::list(values, newest(&term.articles))
+        };
+        let path = format!("{}{}/index.html", OwnPage::Authors.path(), term.slug);
+        lists.push(page(path, "author.html", values, true));
+    }
+    lists
+}
+
+/// Writes the feed, the sitemap, `robots.txt`, the search index, the
+/// assets and the stylesheets; returns what went wrong.
+fn write_site_files(
+    site: &Site,
+    staging: &Staging,
+    summaries: &[ArticleValues],
+    order: &[usize],
+    lists: &[ListPage<'_>],
+) -> Vec<Error> {
+    let mut errors: Vec<Error> = site
+        .content
+        .assets
+        .iter()
+        .filter_map(|asset| staging.copy(&asset.rel, &asset.source).err())
+        .collect();
+    if let Err(e) = write_generated_files(site, staging, summaries, order, lists) {
+        errors.push(e);
+    }
+    errors
+}
+
+fn write_generated_files(
+    site: &Site,
+    staging: &Staging,
+    summaries: &[ArticleValues],
+    order: &[usize],
+    lists: &[ListPage<'_>],
+) -> Result<(), Error> {
+    let config = &site.config;
+    let articles = &site.content.articles;
+    let prefix = url_prefix(&config.base_url, site.routes.base_path());
+    let feed: Vec<FeedItem> = order
+        .iter()
+        .take(FEED_SIZE)
+        .map(|&i| FeedItem {
+            title: articles[i].front.title.clone(),
+            url: format!("{prefix}/{}/", articles[i].slug),
+            authors: articles[i].front.authors.clone(),
+            updated: articles[i].front.updated_at,
+            published: articles[i].front.created_at,
+            summary: summaries[i].tldr.clone(),
+            content: summaries[i].body.clone(),
+        })
+        .collect();
+    let dated = |i: usize| {
+        articles[i]
+            .front
+            .updated_at
+            .or(articles[i].front.created_at)
+    };
+    let newest_date = order.iter().filter_map(|&i| dated(i)).max();
+    // The index, every article newest first, the tags page, then every
+    // tag's and author's page.
+    let mut sitemap_pages: Vec<(String, Option<Date>)> = vec![(format!("{prefix}/"), newest_date)];
+    sitemap_pages.extend(
+        order
+            .iter()
+            .map(|&i| (format!("{prefix}/{}/", articles[i].slug), dated(i))),
+    );
+    sitemap_pages.push((format!("{prefix}/{}", OwnPage::Tags.path()), newest_date));
+    for list in lists
+        .iter()
+        .filter(|l| l.values.tag.is_some() || l.values.author.is_some())
+    {
+        let url = format!("{prefix}/{}", list.path.trim_end_matches("index.html"));
+        sitemap_pages.push((url, None));
+    }
+    let site_files = [
+        (
+            OwnPage::Feed,
+            atom_feed(&config.title, &config.description, &prefix, &feed),
+        ),
+        (OwnPage::Sitemap, sitemap(&sitemap_pages)),
+        (OwnPage::Robots, robots(&prefix)),
+    ];
+    for (own, text) in site_files {
+        staging.write(own.path(), text.as_bytes())?;
+    }
+    if config.search {
+        for (path, bytes) in build_search_index(staging.path(), &config.language)? {
+            staging.write(&format!("{}{path}", OwnPage::SearchBundle.path()), &bytes)?;
+        }
+    }
+    let [style, highlight, favicon] = STATIC_FILES;
+    staging.write(style, site.templates.style.as_bytes())?;
+    staging.write(highlight, site.highlighter.css().as_bytes())?;
+    staging.write(favicon, FAVICON.as_bytes())?;
+    Ok(())
+}
+
+/// Article indexes, newest `created_at` first; undated ones last by title.
+fn newest_first(site: &Site) -> Vec<usize> {
+    let articles = &site.content.articles;
+    let mut order: Vec<usize> = (0..articles.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (fa, fb) = (&articles[a].front, &articles[b].front);
+        fb.created_at
+            .cmp(&fa.created_at)
+            .then_with(|| fa.title.cmp(&fb.title))
+            .then_with(|| articles[a].rel.cmp(&articles[b].rel))
+    });
+    order
+}

@@ -1,0 +1,97 @@
+//! `check`: renders a prepared site without writing it and reports every
+//! problem: front matter, templates, snippets (through the cache), internal
+//! links, `#fragment`s, images and thumbnails.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::page::make_page;
+use super::values::SiteValues;
+use super::{BuildOptions, Prepared, Problems, prepare};
+use crate::error::{Error, Warning, chain};
+use crate::link::check_links;
+use crate::render::Outline;
+
+/// What `kiln check` found.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Every problem, errors and warnings alike, each naming file and line,
+    /// in the order of files and lines.
+    pub problems: Vec<String>,
+    pub articles: usize,
+    pub links: usize,
+    pub snippets: usize,
+}
+
+/// Checks the site at `options.root`. Every problem is collected; nothing
+/// is written but the snippet cache.
+pub fn check_site(options: &BuildOptions) -> CheckReport {
+    let mut report = CheckReport::default();
+    let (prepared, mut problems) = prepare(options);
+    if let Some(prepared) = prepared {
+        inspect(prepared, &mut report, &mut problems);
+    }
+    let Problems { errors, warnings } = problems;
+    let mut sorted: Vec<((Option<&Path>, usize), String)> = errors
+        .iter()
+        .map(|e| (e.location(), format!("error: {}", chain(e, ": "))))
+        .chain(
+            warnings
+                .iter()
+                .map(|w: &Warning| ((Some(w.path.as_path()), w.line), format!("warning: {w}"))),
+        )
+        .collect();
+    sorted.sort();
+    report.problems = sorted.into_iter().map(|(_, text)| text).collect();
+    report
+}
+
+/// Renders every page (templates too) and checks every link.
+fn inspect(prepared: Prepared, report: &mut CheckReport, problems: &mut Problems) {
+    report.articles = prepared.site.content.articles.len();
+    report.snippets = prepared.site.snippet_stats.snippets;
+    let inspection = render_and_check(prepared);
+    report.links = inspection.links;
+    problems.errors.extend(inspection.errors);
+    problems.errors.extend(inspection.broken);
+}
+
+/// What rendering a site without writing it found.
+pub(super) struct Inspection {
+    /// Pages that could not be rendered (template errors).
+    pub errors: Vec<Error>,
+    /// Broken links, images and thumbnails.
+    pub broken: Vec<Error>,
+    /// How many links were checked.
+    pub links: usize,
+}
+
+/// Renders every article page, templates too, writing nothing, and checks
+/// every link.
+pub(super) fn render_and_check(prepared: Prepared) -> Inspection {
+    let Prepared { site, documents } = prepared;
+    let values = SiteValues::new(&site.config, site.routes.base_path());
+    let pages: Vec<Result<Outline, Error>> = documents
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, document)| make_page(&site, &values, i, document, None).map(|(p, _)| p.outline))
+        .collect();
+    let mut errors = Vec::new();
+    let mut outlines = Vec::with_capacity(pages.len());
+    for page in pages {
+        match page {
+            Ok(outline) => outlines.push(outline),
+            Err(e) => {
+                errors.push(e);
+                outlines.push(Outline::default());
+            }
+        }
+    }
+    let (broken, links) = check_links(&site.root, &site.content, &site.routes, &outlines);
+    Inspection {
+        errors,
+        broken,
+        links,
+    }
+}

@@ -1,0 +1,220 @@
+//! The pipeline. [`prepare`] runs every stage up to the snippet runs once
+//! (config, content, routes, templates, highlighter, snippets); then
+//! [`build_site`] renders and writes a prepared site, and [`check_site`]
+//! renders and inspects one. Both report every problem of every stage.
+
+mod build;
+mod check;
+mod page;
+mod values;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::{Config, base_path_of};
+use crate::content::{Content, Loaded, load_content};
+use crate::error::{Error, Warning};
+use crate::highlight::Highlighter;
+use crate::markdown::Document;
+use crate::route::Routes;
+use crate::snippet::{RunOptions, SnippetRuns, SnippetStats, collect_snippets, run_snippets};
+use crate::template::Templates;
+
+pub use build::{Build, Summary, build_site};
+pub use check::{CheckReport, check_site};
+pub use page::PageCache;
+
+/// What to build, from the command line.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The site root: the folder holding `content/`.
+    pub root: PathBuf,
+    /// Where the site goes; `<root>/public` if not given.
+    pub output: Option<PathBuf>,
+    /// Publish articles marked `draft: true`.
+    pub drafts: bool,
+    /// Overrides `base_url` from `kiln.toml`.
+    pub base_url: Option<String>,
+    /// Ignore cached snippet runs.
+    pub fresh: bool,
+    /// Rewrite golden snippet output instead of comparing with it.
+    pub bless: bool,
+    /// Pages of earlier builds, for a long-running process (`kiln serve`)
+    /// to re-render only the articles whose inputs changed.
+    pub pages: Option<Arc<PageCache>>,
+}
+
+impl BuildOptions {
+    /// A build of the site at `root` into `<root>/public`, with defaults.
+    pub fn new(root: PathBuf) -> BuildOptions {
+        BuildOptions {
+            root,
+            output: None,
+            drafts: false,
+            base_url: None,
+            fresh: false,
+            bless: false,
+            pages: None,
+        }
+    }
+}
+
+/// Every problem found so far: errors stop a build, warnings do not.
+#[derive(Debug, Default)]
+pub struct Problems {
+    pub errors: Vec<Error>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Everything the pages are made from, each stage complete.
+#[derive(Debug)]
+pub struct Site {
+    pub root: PathBuf,
+    pub config: Config,
+    pub content: Content,
+    pub routes: Routes,
+    pub templates: Templates,
+    pub highlighter: Highlighter,
+    pub runs: SnippetRuns,
+    pub snippet_stats: SnippetStats,
+    /// The build lock, held until the site is written.
+    _lock: std::fs::File,
+}
+
+/// A site ready to render: the site, and each article's parsed Markdown
+/// (by article index), which rendering consumes.
+#[derive(Debug)]
+pub struct Prepared {
+    pub site: Site,
+    pub documents: Vec<Document>,
+}
+
+/// Runs every stage before rendering, going as far as the problems allow,
+/// so that one run reports them all: broken articles leave the others
+/// loaded, a clashing URL leaves the rest routed, a missing snippet leaves
+/// the others run. `None` when the site cannot be rendered at all (no
+/// config, no `content/`, broken templates or theme).
+pub fn prepare(options: &BuildOptions) -> (Option<Prepared>, Problems) {
+    let mut problems = Problems::default();
+    let prepared = prepare_into(options, &mut problems);
+    (prepared, problems)
+}
+
+fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepared> {
+    let root = &options.root;
+    let config = load_config(options)
+        .map_err(|e| problems.errors.push(e))
+        .ok()?;
+    // Independent stages whose errors are all worth reporting together.
+    let (loaded, templates) = rayon::join(
+        || load_content(root, options.drafts, &config.authors),
+        || Templates::load(root),
+    );
+    let highlighter = Highlighter::new(&config.highlight);
+    let templates = templates.map_err(|e| problems.errors.extend(e.0)).ok();
+    let highlighter = highlighter.map_err(|e| problems.errors.push(e)).ok();
+    let Loaded {
+        content,
+        documents,
+        warnings,
+        errors,
+    } = loaded.map_err(|e| problems.errors.push(e)).ok()?;
+    problems.warnings.extend(warnings);
+    problems.errors.extend(errors);
+    let (routes, errors) = Routes::new(&config.base_path(), &content);
+    problems.errors.extend(errors);
+    let lock = lock_site(&root.join(&config.snippets.cache_dir))
+        .map_err(|e| problems.errors.push(e))
+        .ok()?;
+    // Snippets run even when a template is broken, so that one run
+    // reports both.
+    let collected = collect_snippets(
+        root,
+        &content.articles,
+        &documents,
+        &routes,
+        &config.snippets,
+    );
+    let run_options = RunOptions {
+        root: root.clone(),
+        fresh: options.fresh,
+        bless: options.bless,
+    };
+    let (runs, snippet_stats) =
+        match run_snippets(collected, &content.articles, &config.snippets, &run_options) {
+            Ok(outcome) => {
+                problems.errors.extend(outcome.failures);
+                (outcome.runs, outcome.stats)
+            }
+            Err(e) => {
+                problems.errors.extend(e.0);
+                (SnippetRuns::default(), SnippetStats::default())
+            }
+        };
+    Some(Prepared {
+        site: Site {
+            root: root.clone(),
+            templates: templates?,
+            highlighter: highlighter?,
+            config,
+            content,
+            routes,
+            runs,
+            snippet_stats,
+            _lock: lock,
+        },
+        documents,
+    })
+}
+
+/// `kiln.toml`, with `--base-url` applied.
+fn load_config(options: &BuildOptions) -> Result<Config, Error> {
+    let mut config = Config::load(&options.root)?;
+    if let Some(base_url) = &options.base_url {
+        if base_path_of(base_url).is_none() {
+            return Err(Error::BaseUrl {
+                value: base_url.clone(),
+            });
+        }
+        config.base_url = base_url.clone();
+    }
+    Ok(config)
+}
+
+/// Takes the site's build lock, waiting for a build that holds it: two
+/// builds of one site must not interleave their snippet runs and swaps.
+/// The lock is released when the returned file is dropped.
+pub fn lock_site(cache_dir: &Path) -> Result<std::fs::File, Error> {
+    let path = cache_dir.join("build.lock");
+    std::fs::create_dir_all(cache_dir).map_err(|source| Error::Write {
+        path: cache_dir.to_owned(),
+        source,
+    })?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "waiting for another kiln build of this site to finish (lock `{}`)",
+                path.display()
+            );
+            file.lock()
+                .map_err(|source| Error::Write { path, source })?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(Error::Write { path, source }),
+    }
+}
+
+/// The default output folder of a site root.
+pub fn default_output(root: &Path) -> PathBuf {
+    root.join("public")
+}

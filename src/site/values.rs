@@ -1,0 +1,190 @@
+//! The values templates see: `site`, `article`, `articles`, `tag`,
+//! `author` and `tags`.
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::content::Article;
+use crate::front_matter::Date;
+use crate::render::{RenderedArticle, TocEntry};
+use crate::route::{Routes, Term};
+
+/// `site` in every template.
+#[derive(Debug, Serialize)]
+pub struct SiteValues {
+    title: String,
+    description: String,
+    base_url: String,
+    base_path: String,
+    language: String,
+}
+
+impl SiteValues {
+    pub fn new(config: &Config, base_path: &str) -> SiteValues {
+        SiteValues {
+            title: config.title.clone(),
+            description: config.description.clone(),
+            base_url: config.base_url.clone(),
+            base_path: base_path.to_owned(),
+            language: config.language.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct NameUrl {
+    name: String,
+    url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct DateValues {
+    /// RFC 3339, for `<time datetime>`.
+    iso: String,
+    /// `2023-03-13`.
+    ymd: String,
+    /// `13 March 2023`.
+    human: String,
+}
+
+impl DateValues {
+    fn new(date: &Date) -> DateValues {
+        DateValues {
+            iso: date.rfc3339(),
+            ymd: date.ymd(),
+            human: date.human(),
+        }
+    }
+}
+
+/// `article` in `article.html`, and each item of `articles` in list pages
+/// (without `body` and `toc`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ArticleValues {
+    title: String,
+    url: String,
+    slug: String,
+    source: String,
+    authors: Vec<NameUrl>,
+    tags: Vec<NameUrl>,
+    created: Option<DateValues>,
+    updated: Option<DateValues>,
+    pub tldr: Option<String>,
+    /// The tldr as plain text, for `<meta name="description">`.
+    description: String,
+    thumbnail: Option<String>,
+    pub body: String,
+    toc: Vec<TocEntry>,
+    toc_html: String,
+    toc_in_body: bool,
+    extra: std::collections::BTreeMap<String, yaml_serde::Value>,
+}
+
+impl ArticleValues {
+    pub fn new(
+        index: usize,
+        article: &Article,
+        rendered: RenderedArticle,
+        routes: &Routes,
+    ) -> Self {
+        let front = &article.front;
+        let names = |names: &[String], url: &dyn Fn(&str) -> Option<String>| {
+            names
+                .iter()
+                .map(|name| NameUrl {
+                    name: name.clone(),
+                    url: url(name).unwrap_or_default(),
+                })
+                .collect()
+        };
+        ArticleValues {
+            title: front.title.clone(),
+            url: routes.article_url(index),
+            slug: article.slug.clone(),
+            source: article.rel.clone(),
+            authors: names(&front.authors, &|n| routes.author_url(n)),
+            tags: names(&front.tags, &|n| routes.tag_url(n)),
+            created: front.created_at.as_ref().map(DateValues::new),
+            updated: front.updated_at.as_ref().map(DateValues::new),
+            description: front
+                .tldr
+                .as_deref()
+                .map(|t| {
+                    t.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .replace('`', "")
+                })
+                .unwrap_or_default(),
+            tldr: rendered.tldr,
+            thumbnail: rendered.thumbnail,
+            body: rendered.body,
+            toc: rendered.toc,
+            toc_html: rendered.toc_html,
+            toc_in_body: rendered.toc_in_body,
+            extra: front.extra.clone(),
+        }
+    }
+
+    pub fn without_body(self) -> Self {
+        ArticleValues {
+            body: String::new(),
+            toc: Vec::new(),
+            toc_html: String::new(),
+            ..self
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TermValues {
+    name: String,
+    url: String,
+    count: usize,
+}
+
+impl TermValues {
+    pub fn new(term: &Term, url: String) -> TermValues {
+        TermValues {
+            name: term.name.clone(),
+            url,
+            count: term.articles.len(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ArticlePage<'a> {
+    pub site: &'a SiteValues,
+    pub article: &'a ArticleValues,
+}
+
+/// The values of every list page: `articles`, and `tag`, `author` or
+/// `tags` where they apply.
+#[derive(Serialize)]
+pub struct TermPage<'a> {
+    pub site: &'a SiteValues,
+    pub articles: Vec<&'a ArticleValues>,
+    pub tag: Option<&'a TermValues>,
+    pub author: Option<&'a TermValues>,
+    pub tags: &'a [TermValues],
+}
+
+impl<'a> TermPage<'a> {
+    pub fn list(site: &'a SiteValues, articles: Vec<&'a ArticleValues>) -> Self {
+        TermPage {
+            site,
+            articles,
+            tag: None,
+            author: None,
+            tags: &[],
+        }
+    }
+
+    pub fn tags(site: &'a SiteValues, tags: &'a [TermValues]) -> Self {
+        TermPage {
+            tags,
+            ..TermPage::list(site, Vec::new())
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Finds every snippet of the site: paragraphs that are only a link to a
+//! `snippets/*.rs` file, and fenced `rust` blocks.
+
+use std::path::Path;
+
+use pulldown_cmark::{CodeBlockKind, Event, Tag, TagEnd};
+use rayon::prelude::*;
+
+use super::doctest::{prepare, split_hidden_lines};
+use super::options::{fence_options, linked_options};
+use super::{Origin, SNIPPET_DIR, Snippet};
+use crate::config::SnippetConfig;
+use crate::content::Article;
+use crate::error::Error;
+use crate::markdown::{Document, code_text, fence_language};
+use crate::route::{Routes, Target};
+
+/// Every snippet found, and the problems of those that could not be read.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub snippets: Vec<Snippet>,
+    /// Linked snippets that could not be read, as (article, event): their
+    /// paragraphs are still snippets, not links to check.
+    pub unavailable: Vec<(usize, usize)>,
+    pub errors: Vec<Error>,
+}
+
+/// Finds every snippet in the site and prepares its code. A link to a
+/// snippet file that does not exist, or bad options, is an error for that
+/// snippet; the others are collected all the same.
+pub fn collect_snippets(
+    root: &Path,
+    articles: &[Article],
+    documents: &[Document],
+    routes: &Routes,
+    config: &SnippetConfig,
+) -> Collected {
+    let found: Vec<Collected> = articles
+        .par_iter()
+        .zip(documents)
+        .enumerate()
+        .map(|(index, (article, document))| {
+            collect_in_article(root, index, article, document, routes, config)
+        })
+        .collect();
+    let mut all = Collected::default();
+    for mut one in found {
+        all.snippets.append(&mut one.snippets);
+        all.unavailable.append(&mut one.unavailable);
+        all.errors.append(&mut one.errors);
+    }
+    all
+}
+
+fn collect_in_article(
+    root: &Path,
+    index: usize,
+    article: &Article,
+    document: &Document,
+    routes: &Routes,
+    config: &SnippetConfig,
+) -> Collected {
+    let events = &document.events;
+    let mut found = Collected::default();
+    for (i, event) in events.iter().enumerate() {
+        let line = document.lines[i] as usize;
+        match event {
+            Event::Start(Tag::Paragraph) => {
+                let Some(path) = linked_snippet(events, i, article, routes) else {
+                    continue;
+                };
+                let read = read_snippet(root, &path).and_then(|source| {
+                    linked_options(&source, config)
+                        .map(|(options, display)| (source, options, display))
+                });
+                match read {
+                    Ok((source, options, display)) => {
+                        let file_name = path.clone();
+                        found.snippets.push(Snippet {
+                            article: index,
+                            event: i,
+                            line,
+                            origin: Origin::Linked { path },
+                            display,
+                            code: prepare(&source, file_name),
+                            options,
+                        });
+                    }
+                    Err(message) => {
+                        found.unavailable.push((index, i));
+                        found.errors.push(Error::Snippet {
+                            article: article.source.clone(),
+                            line,
+                            snippet: format!("snippet `{path}`"),
+                            message,
+                        });
+                    }
+                }
+            }
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                if fence_language(info) != "rust" {
+                    continue;
+                }
+                let end = events[i..]
+                    .iter()
+                    .position(|e| matches!(e, Event::End(TagEnd::CodeBlock)))
+                    .map_or(events.len(), |p| i + p);
+                let code = code_text(&events[i + 1..end]);
+                let (display, compiled) = split_hidden_lines(&code);
+                found.snippets.push(Snippet {
+                    article: index,
+                    event: i,
+                    line,
+                    origin: Origin::Inline,
+                    display,
+                    code: prepare(&compiled, "snippet.rs".to_owned()),
+                    options: fence_options(info, config),
+                });
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// A linked snippet's source, or why it cannot be had.
+fn read_snippet(root: &Path, path: &str) -> Result<String, String> {
+    match std::fs::read(root.join(path)) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("the linked file `{path}` does not exist"))
+        }
+        Err(e) => Err(format!("cannot read `{path}`: {e}")),
+    }
+}
+
+/// The snippet file of a paragraph that is nothing but a link to
+/// `snippets/….rs`.
+fn linked_snippet(
+    events: &[Event<'_>],
+    start: usize,
+    article: &Article,
+    routes: &Routes,
+) -> Option<String> {
+    let Some(Event::Start(Tag::Link { dest_url, .. })) = events.get(start + 1) else {
+        return None;
+    };
+    let end_link = events[start + 2..]
+        .iter()
+        .position(|e| matches!(e, Event::End(TagEnd::Link)))?
+        + start
+        + 2;
+    if !matches!(
+        events.get(end_link + 1),
+        Some(Event::End(TagEnd::Paragraph))
+    ) {
+        return None;
+    }
+    let resolved = routes.resolve(article.rel_dir(), dest_url)?;
+    match resolved.target {
+        Target::Other(path)
+            if path.starts_with(&format!("{SNIPPET_DIR}/")) && path.ends_with(".rs") =>
+        {
+            Some(path)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,221 @@
+//! Whether a run is what its snippet's options expect. The one place that
+//! decides pass or fail: the build reports [`Verdict::problem`], and the
+//! page shows [`Verdict::status`].
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::options::{Mode, SnippetOptions};
+use super::{Compile, Execution, Exit, SnippetRun};
+
+/// How a run turned out against its options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Not compiled (`ignore`).
+    Skipped,
+    Passed,
+    Failed,
+}
+
+/// The judgement of one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    /// What happened, in a few words, for the page (`exit status 0`,
+    /// `panicked, as expected`), with the run time when it ran.
+    pub status: String,
+    /// Why it failed, with rustc's or the program's output, for the build.
+    pub problem: Option<String>,
+}
+
+impl Verdict {
+    fn passed(status: impl Into<String>) -> Verdict {
+        Verdict {
+            outcome: Outcome::Passed,
+            status: status.into(),
+            problem: None,
+        }
+    }
+
+    fn failed(status: impl Into<String>, problem: String) -> Verdict {
+        Verdict {
+            outcome: Outcome::Failed,
+            status: status.into(),
+            problem: Some(problem),
+        }
+    }
+
+    pub fn is_failure(&self) -> bool {
+        self.outcome == Outcome::Failed
+    }
+}
+
+/// Judges a run against the snippet's options.
+pub fn judge(options: &SnippetOptions, run: &SnippetRun) -> Verdict {
+    let execution = match (&run.compile, options.mode, &run.execution) {
+        (Compile::Skipped, _, _) => {
+            return Verdict {
+                outcome: Outcome::Skipped,
+                status: "not compiled (ignore)".to_owned(),
+                problem: None,
+            };
+        }
+        (Compile::Failed(_), Mode::CompileFail, _) => {
+            return Verdict::passed("rustc rejects it, as expected");
+        }
+        (Compile::Failed(diagnostics), _, _) => {
+            return Verdict::failed(
+                "does not compile",
+                format!("does not compile:\n{}", diagnostics.trim_end()),
+            );
+        }
+        (Compile::Succeeded, Mode::CompileFail, _) => {
+            return Verdict::failed(
+                "compiled, but it should not",
+                "compiled, but it is marked `compile_fail`".to_owned(),
+            );
+        }
+        (Compile::Succeeded, _, None) => return Verdict::passed("compiles (not run)"),
+        (Compile::Succeeded, _, Some(execution)) => execution,
+    };
+    let ran = |what: String| format!("{what} · ran in {} ms", execution.millis);
+    let tail = || output_tail(execution);
+    match (&execution.exit, options.should_panic) {
+        (Exit::Code(0), false) => Verdict::passed(ran("exit status 0".to_owned())),
+        (Exit::Code(101), true) => Verdict::passed(ran("panicked, as expected".to_owned())),
+        (Exit::Code(code), should_panic) => {
+            let problem = match (code, should_panic) {
+                (0, _) => format!("exited normally, but it is marked `should_panic`{}", tail()),
+                (101, _) => format!("panicked{}", tail()),
+                (code, _) => format!("exited with status {code}{}", tail()),
+            };
+            Verdict::failed(ran(format!("exit status {code}")), problem)
+        }
+        (Exit::Signal(signal), _) => {
+            let name = signal_name(*signal)
+                .map(|name| format!(" ({name})"))
+                .unwrap_or_default();
+            Verdict::failed(
+                ran(format!("killed by signal {signal}{name}")),
+                format!("was killed by signal {signal}{name}{}", tail()),
+            )
+        }
+        (Exit::TimedOut, _) => Verdict::failed(
+            ran("stopped at the timeout".to_owned()),
+            format!(
+                "was stopped after {:?}, its timeout (set a longer one with `// kiln: timeout = 30s` or `snippets.timeout` in `kiln.toml`){}",
+                options.timeout,
+                tail()
+            ),
+        ),
+        (Exit::Error(message), _) => {
+            Verdict::failed(ran(message.clone()), format!("could not be run: {message}"))
+        }
+    }
+}
+
+/// The usual name of a Unix signal that ends programs.
+pub fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
+/// The last lines the program wrote, for an error message.
+fn output_tail(execution: &Execution) -> String {
+    let text: String = execution.output.iter().map(|c| c.text.as_str()).collect();
+    let text = strip_ansi_escapes::strip_str(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let start = lines.len().saturating_sub(20);
+    format!("; its output ended with:\n{}", lines[start..].join("\n"))
+}
+
+/// Compares stdout with `snippets/NAME.stdout`, or rewrites it when
+/// blessing. `Err` says how they differ.
+pub fn check_golden(root: &Path, path: &str, run: &SnippetRun, bless: bool) -> Result<(), String> {
+    if run.execution.is_none() {
+        return Ok(());
+    }
+    let golden_rel = format!("{}.stdout", path.trim_end_matches(".rs"));
+    let golden = root.join(&golden_rel);
+    let actual = run.stdout();
+    if bless {
+        return std::fs::write(&golden, &actual)
+            .map_err(|e| format!("cannot write `{golden_rel}`: {e}"));
+    }
+    let expected = match std::fs::read_to_string(&golden) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot read `{golden_rel}`: {e}")),
+    };
+    if expected == actual {
+        return Ok(());
+    }
+    let diff = similar::TextDiff::from_lines(&expected, &actual)
+        .unified_diff()
+        .context_radius(3)
+        .header(&golden_rel, "actual stdout")
+        .to_string();
+    Err(format!(
+        "its stdout differs from `{golden_rel}` (run `kiln build --bless` to accept the new output):\n{}",
+        diff.trim_end()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SnippetConfig;
+    use crate::snippet::options::fence_options;
+
+    fn run(exit: Exit) -> SnippetRun {
+        SnippetRun {
+            compile: Compile::Succeeded,
+            execution: Some(Execution {
+                output: Vec::new(),
+                exit,
+                truncated: false,
+                millis: 3,
+            }),
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let config = SnippetConfig::default();
+        let plain = fence_options("rust", &config);
+        let panics = fence_options("rust,should_panic", &config);
+        assert_eq!(
+            judge(&plain, &run(Exit::Code(0))).status,
+            "exit status 0 · ran in 3 ms"
+        );
+        assert_eq!(
+            judge(&panics, &run(Exit::Code(101))).outcome,
+            Outcome::Passed
+        );
+        let v = judge(&panics, &run(Exit::Code(0)));
+        assert!(v.is_failure());
+        assert!(v.problem.unwrap().contains("marked `should_panic`"));
+        let v = judge(&plain, &run(Exit::Signal(9)));
+        assert_eq!(v.status, "killed by signal 9 (SIGKILL) · ran in 3 ms");
+        let compile_fail = fence_options("rust,compile_fail", &config);
+        let rejected = SnippetRun {
+            compile: Compile::Failed("error".into()),
+            execution: None,
+        };
+        assert_eq!(judge(&compile_fail, &rejected).outcome, Outcome::Passed);
+        assert!(judge(&plain, &rejected).is_failure());
+    }
+}
