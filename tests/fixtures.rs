@@ -1,0 +1,102 @@
+//! The fixture suite: every folder under `tests/fixtures/` is a small site.
+//! Each is copied to a temp dir, built and checked by the real binary, and
+//! what came out is compared with the `output.snap` beside it: both
+//! commands' exit codes and messages, the files published, and the
+//! `<article>` of every article page.
+//!
+//! Adding a case: make a folder with `content/` (and any `snippets/`,
+//! `templates/`, `kiln.toml`), run `cargo test --test fixtures`, then
+//! `cargo insta review` (or `INSTA_UPDATE=always cargo test --test
+//! fixtures`) and read the new snapshot before accepting it.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{Page, kiln_in, tree};
+
+#[test]
+fn fixture_sites() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut cases: Vec<_> = fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 20, "only {} fixture cases", cases.len());
+    let failed: Vec<String> = cases
+        .iter()
+        .filter(|case| std::panic::catch_unwind(|| run_case(case)).is_err())
+        .map(|case| case.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(failed.is_empty(), "fixture cases that differ: {failed:?}");
+}
+
+/// Builds and checks one case and compares the outcome with its snapshot.
+fn run_case(case: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    copy_site(case, dir.path());
+    let build = kiln_in(dir.path(), &["build"]);
+    let check = kiln_in(dir.path(), &["check"]);
+    let mut out = format!(
+        "## kiln build: exit {}\n{}{}\n## kiln check: exit {}\n{}{}\n",
+        build.code, build.stdout, build.stderr, check.code, check.stdout, check.stderr
+    );
+    let public = dir.path().join("public");
+    if public.is_dir() {
+        out.push_str("## published\n");
+        let files = tree(&public);
+        for (path, _) in files
+            .iter()
+            .filter(|(p, _)| !p.starts_with("pagefind/") && !p.starts_with("static/"))
+        {
+            out.push_str(&format!("{path}\n"));
+        }
+        for (path, bytes) in &files {
+            let html = String::from_utf8_lossy(bytes);
+            if !path.ends_with(".html") || !html.contains("<article") {
+                continue;
+            }
+            let page = Page(scraper::Html::parse_document(&html));
+            out.push_str(&format!("\n## {path}\n{}\n", page.one("article").html()));
+        }
+    }
+    let site = regex_escape(&dir.path().display().to_string());
+    insta::with_settings!({
+        snapshot_path => case,
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        filters => vec![
+            (site.as_str(), "[site]"),
+            (r"in \d+(\.\d+)?(ns|µs|ms|s)\b", "in [time]"),
+            (r"ran in \d+ ms", "ran in [n] ms"),
+            (r"thread '([^']*)' \(\d+\)", "thread '$1' ([id])"),
+            (r"failed, \d+(\.\d+)?(ns|µs|ms|s)", "failed, [time]"),
+        ],
+    }, {
+        insta::assert_snapshot!("output", out);
+    });
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// Copies the case's site (not its snapshots) into `to`.
+fn copy_site(from: &Path, to: &Path) {
+    for (rel, bytes) in tree(from) {
+        if rel.ends_with(".snap") || rel.ends_with(".snap.new") {
+            continue;
+        }
+        let target = to.join(&rel);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::write(target, bytes).unwrap();
+    }
+}
