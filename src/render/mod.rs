@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Tag};
 use serde::Serialize;
 
 use crate::config::MarkdownConfig;
@@ -13,7 +13,14 @@ use crate::highlight::{Highlighter, escape_html};
 use crate::markdown::{Document, code_text, fence_language, find_end, plain_text};
 use crate::route::{Routes, Target};
 use crate::slug::{UniqueIds, slugify};
-use crate::snippet::{Compile, Embed, Origin, Outcome, Placed, SnippetRuns, Stream};
+use crate::snippet::{Placed, SnippetRuns};
+
+mod snippet;
+mod toc;
+
+use snippet::{UNAVAILABLE_SNIPPET, snippet_html};
+pub use toc::toc_to_html;
+use toc::{nest, toc_marker_len};
 
 /// What a page template needs of an article's Markdown.
 #[derive(Debug, Clone, Serialize)]
@@ -109,7 +116,7 @@ pub fn render_article(
     (rendered, outline)
 }
 
-struct Heading {
+pub(crate) struct Heading {
     start: usize,
     end: usize,
     level: HeadingLevel,
@@ -333,72 +340,7 @@ fn heading_html(
     }
 }
 
-/// The number of events of a paragraph that says exactly `[TOC]`.
-fn toc_marker_len(events: &[Event<'_>]) -> Option<usize> {
-    let mut text = String::new();
-    for (i, event) in events.iter().enumerate().skip(1) {
-        match event {
-            Event::Text(t) => text.push_str(t),
-            Event::End(TagEnd::Paragraph) => {
-                return (text.trim() == "[TOC]").then_some(i + 1);
-            }
-            _ => return None,
-        }
-        if text.len() > 8 {
-            return None;
-        }
-    }
-    None
-}
-
-/// Nests a flat list of headings by level; skipped levels are tolerated.
-fn nest(flat: &[(u8, &Heading)]) -> Vec<TocEntry> {
-    let mut entries = Vec::new();
-    let mut i = 0;
-    while i < flat.len() {
-        let (level, heading) = flat[i];
-        let children_end = flat[i + 1..]
-            .iter()
-            .position(|(l, _)| *l <= level)
-            .map_or(flat.len(), |p| i + 1 + p);
-        entries.push(TocEntry {
-            level,
-            id: heading.id.clone(),
-            title: heading.text.clone(),
-            children: nest(&flat[i + 1..children_end]),
-        });
-        i = children_end;
-    }
-    entries
-}
-
-/// The TOC as nested `<ul>`s inside a `<nav>`, or nothing if it is empty.
-pub fn toc_to_html(toc: &[TocEntry]) -> String {
-    fn list(entries: &[TocEntry], out: &mut String) {
-        out.push_str("<ul>");
-        for entry in entries {
-            out.push_str(&format!(
-                "<li><a href=\"#{}\">{}</a>",
-                escape_html(&entry.id),
-                escape_html(&entry.title)
-            ));
-            if !entry.children.is_empty() {
-                list(&entry.children, out);
-            }
-            out.push_str("</li>");
-        }
-        out.push_str("</ul>");
-    }
-    if toc.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from("<nav class=\"toc\" aria-label=\"Table of contents\">");
-    list(toc, &mut out);
-    out.push_str("</nav>\n");
-    out
-}
-
-fn code_block_html(lang: &str, inner: &str) -> String {
+pub(crate) fn code_block_html(lang: &str, inner: &str) -> String {
     if lang.is_empty() {
         format!("<pre class=\"code\" tabindex=\"0\"><code>{inner}</code></pre>\n")
     } else {
@@ -407,82 +349,6 @@ fn code_block_html(lang: &str, inner: &str) -> String {
             "<pre class=\"code\" tabindex=\"0\" data-lang=\"{lang}\"><code class=\"language-{lang}\">{inner}</code></pre>\n"
         )
     }
-}
-
-/// Stands where a linked snippet could not be read; such a build fails,
-/// so this is only ever seen by `kiln check`.
-const UNAVAILABLE_SNIPPET: &str = "<p class=\"snippet-unavailable\">snippet unavailable</p>\n";
-
-/// A snippet's source and what it did when the site was built, as its
-/// verdict says.
-fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
-    let Embed {
-        snippet,
-        run,
-        verdict,
-    } = embed;
-    let mut html = String::from("<figure class=\"snippet\">\n");
-    let label = match &snippet.origin {
-        Origin::Linked { path } => path.rsplit('/').next().unwrap_or(path).to_owned(),
-        Origin::Inline => "Rust".to_owned(),
-    };
-    html.push_str(&format!(
-        "<figcaption class=\"snippet-title\"><span>{}</span><span>{}</span></figcaption>\n",
-        escape_html(&label),
-        escape_html(&snippet.options.flags().join(", "))
-    ));
-    html.push_str(&code_block_html(
-        "rust",
-        &highlighter.highlight("rust", &snippet.display),
-    ));
-    match (&run.compile, &run.execution) {
-        (Compile::Failed(diagnostics), _) => html.push_str(&format!(
-            "<div class=\"snippet-output\"><pre tabindex=\"0\"><samp class=\"diagnostic\">{}</samp></pre></div>\n",
-            ansi_html(diagnostics)
-        )),
-        (Compile::Succeeded, Some(execution)) => {
-            let mut output = String::new();
-            for chunk in &execution.output {
-                let text = ansi_html(&chunk.text);
-                match chunk.stream {
-                    Stream::Stdout => output.push_str(&text),
-                    Stream::Stderr => {
-                        output.push_str(&format!("<span class=\"stderr\">{text}</span>"))
-                    }
-                }
-            }
-            if execution.truncated {
-                output.push_str("<span class=\"truncated\">\n… output truncated</span>");
-            }
-            if output.is_empty() {
-                output.push_str("<span class=\"truncated\">(no output)</span>");
-            }
-            html.push_str(&format!(
-                "<div class=\"snippet-output\"><pre tabindex=\"0\"><samp>{output}</samp></pre></div>\n"
-            ));
-        }
-        _ => {}
-    }
-    let status_class = match verdict.outcome {
-        Outcome::Skipped => "",
-        Outcome::Passed => "ok",
-        Outcome::Failed => "fail",
-    };
-    html.push_str(&format!(
-        "<p class=\"snippet-status\"><span class=\"{status_class}\">{}</span></p>\n</figure>\n",
-        escape_html(&verdict.status)
-    ));
-    html
-}
-
-/// Program output as HTML: escaped, with ANSI colours as spans (or
-/// stripped where they cannot be read).
-fn ansi_html(text: &str) -> String {
-    if !text.contains('\x1b') {
-        return escape_html(text);
-    }
-    ansi_to_html::convert(text)
-        .unwrap_or_else(|_| escape_html(&strip_ansi_escapes::strip_str(text)))
 }
 
 /// A relative link to an article or a file in `content/` becomes its URL on

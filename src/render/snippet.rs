@@ -1,0 +1,83 @@
+//! The panel of a snippet: its source, what it printed or rustc said, and
+//! its verdict.
+
+use super::code_block_html;
+use crate::highlight::{Highlighter, escape_html};
+use crate::snippet::{Compile, Embed, Origin, Outcome, Stream};
+
+/// Stands where a linked snippet could not be read; such a build fails,
+/// so this is only ever seen by `kiln check`.
+pub(super) const UNAVAILABLE_SNIPPET: &str =
+    "<p class=\"snippet-unavailable\">snippet unavailable</p>\n";
+
+/// A snippet's source and what it did when the site was built, as its
+/// verdict says.
+pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
+    let Embed {
+        snippet,
+        run,
+        verdict,
+    } = embed;
+    let mut html = String::from("<figure class=\"snippet\">\n");
+    let label = match &snippet.origin {
+        Origin::Linked { path } => path.rsplit('/').next().unwrap_or(path).to_owned(),
+        Origin::Inline => "Rust".to_owned(),
+    };
+    html.push_str(&format!(
+        "<figcaption class=\"snippet-title\"><span>{}</span><span>{}</span></figcaption>\n",
+        escape_html(&label),
+        escape_html(&snippet.options.flags().join(", "))
+    ));
+    html.push_str(&code_block_html(
+        "rust",
+        &highlighter.highlight("rust", &snippet.display),
+    ));
+    match (&run.compile, &run.execution) {
+        (Compile::Failed(diagnostics), _) => html.push_str(&format!(
+            "<div class=\"snippet-output\"><pre tabindex=\"0\"><samp class=\"diagnostic\">{}</samp></pre></div>\n",
+            ansi_html(diagnostics)
+        )),
+        (Compile::Succeeded, Some(execution)) => {
+            let mut output = String::new();
+            for chunk in &execution.output {
+                let text = ansi_html(&chunk.text);
+                match chunk.stream {
+                    Stream::Stdout => output.push_str(&text),
+                    Stream::Stderr => {
+                        output.push_str(&format!("<span class=\"stderr\">{text}</span>"))
+                    }
+                }
+            }
+            if execution.truncated {
+                output.push_str("<span class=\"truncated\">\n… output truncated</span>");
+            }
+            if output.is_empty() {
+                output.push_str("<span class=\"truncated\">(no output)</span>");
+            }
+            html.push_str(&format!(
+                "<div class=\"snippet-output\"><pre tabindex=\"0\"><samp>{output}</samp></pre></div>\n"
+            ));
+        }
+        _ => {}
+    }
+    let status_class = match verdict.outcome {
+        Outcome::Skipped => "",
+        Outcome::Passed => "ok",
+        Outcome::Failed => "fail",
+    };
+    html.push_str(&format!(
+        "<p class=\"snippet-status\"><span class=\"{status_class}\">{}</span></p>\n</figure>\n",
+        escape_html(&verdict.status)
+    ));
+    html
+}
+
+/// Program output as HTML: escaped, with ANSI colours as spans (or
+/// stripped where they cannot be read).
+fn ansi_html(text: &str) -> String {
+    if !text.contains('\x1b') {
+        return escape_html(text);
+    }
+    ansi_to_html::convert(text)
+        .unwrap_or_else(|_| escape_html(&strip_ansi_escapes::strip_str(text)))
+}
