@@ -53,7 +53,7 @@ pub fn build_site(options: &BuildOptions) -> Build {
     let (prepared, mut problems) = prepare(options);
     let summary = match prepared {
         Some(prepared) if problems.errors.is_empty() => {
-            write_site(prepared, options, &mut problems)
+            write_site(prepared, options, started, &mut problems)
         }
         // Nothing is written, but the pages are still rendered, so that
         // template errors and broken links are reported with the rest.
@@ -68,10 +68,7 @@ pub fn build_site(options: &BuildOptions) -> Build {
     };
     let Problems { errors, warnings } = problems;
     let result = match summary {
-        Some(summary) if errors.is_empty() => Ok(Summary {
-            elapsed: started.elapsed(),
-            ..summary
-        }),
+        Some(summary) if errors.is_empty() => Ok(summary),
         _ => Err(Errors(errors)),
     };
     Build { warnings, result }
@@ -82,6 +79,7 @@ pub fn build_site(options: &BuildOptions) -> Build {
 fn write_site(
     prepared: Prepared,
     options: &BuildOptions,
+    started: Instant,
     problems: &mut Problems,
 ) -> Option<Summary> {
     let Prepared { site, documents } = prepared;
@@ -104,42 +102,7 @@ fn write_site(
         .as_deref()
         .zip(fingerprint.as_deref())
         .map(|(cache, fingerprint)| Reuse { cache, fingerprint });
-    // Each article page is rendered (or taken from the page cache) and
-    // written in parallel; what the list pages need of it comes back (with
-    // the body only for the feed), and whether it was rendered.
-    let results: Vec<Result<(ArticleValues, Outline, bool), Error>> = documents
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, document)| {
-            let (page, rendered) = make_page(&site, &values, i, document, reuse)?;
-            let Page {
-                values,
-                html,
-                outline,
-            } = page;
-            let slug = &site.content.articles[i].slug;
-            staging.write(&format!("{slug}/index.html"), html.as_bytes())?;
-            let values = if rank[i] < FEED_SIZE {
-                values
-            } else {
-                values.without_body()
-            };
-            Ok((values, outline, rendered))
-        })
-        .collect();
-    let mut summaries = Vec::with_capacity(results.len());
-    let mut outlines = Vec::with_capacity(results.len());
-    let mut rendered = 0;
-    for result in results {
-        match result {
-            Ok((summary, outline, fresh)) => {
-                rendered += usize::from(fresh);
-                summaries.push(summary);
-                outlines.push(outline);
-            }
-            Err(e) => problems.errors.push(e),
-        }
-    }
+    let written = write_articles(&site, &values, documents, &rank, reuse, &staging);
     if let Some(pages) = &options.pages {
         let rels: HashSet<&str> = site
             .content
@@ -149,9 +112,13 @@ fn write_site(
             .collect();
         pages.keep_only(&rels);
     }
-    if summaries.len() != site.content.articles.len() {
-        return None;
-    }
+    let Written {
+        summaries,
+        outlines,
+        rendered,
+    } = written
+        .map_err(|errors| problems.errors.extend(errors))
+        .ok()?;
     let (broken, _) = check_links(&site.root, &site.content, &site.routes, &outlines);
     problems
         .warnings
@@ -187,8 +154,70 @@ fn write_site(
         stale,
         snippets: site.snippet_stats.clone(),
         rendered,
-        elapsed: Duration::ZERO,
+        elapsed: started.elapsed(),
     })
+}
+
+/// The article pages written: what the list pages need of each (with the
+/// body only for the feed's), their outlines, and how many were rendered
+/// rather than reused.
+struct Written {
+    summaries: Vec<ArticleValues>,
+    outlines: Vec<Outline>,
+    rendered: usize,
+}
+
+/// Renders (or takes from the page cache) and writes every article page,
+/// in parallel.
+fn write_articles(
+    site: &Site,
+    values: &SiteValues,
+    documents: Vec<crate::markdown::Document>,
+    rank: &[usize],
+    reuse: Option<Reuse<'_>>,
+    staging: &Staging,
+) -> Result<Written, Vec<Error>> {
+    let results: Vec<Result<(ArticleValues, Outline, bool), Error>> = documents
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, document)| {
+            let (page, rendered) = make_page(site, values, i, document, reuse)?;
+            let Page {
+                values,
+                html,
+                outline,
+            } = page;
+            let slug = &site.content.articles[i].slug;
+            staging.write(&format!("{slug}/index.html"), html.as_bytes())?;
+            let values = if rank[i] < FEED_SIZE {
+                values
+            } else {
+                values.without_body()
+            };
+            Ok((values, outline, rendered))
+        })
+        .collect();
+    let mut written = Written {
+        summaries: Vec::with_capacity(results.len()),
+        outlines: Vec::with_capacity(results.len()),
+        rendered: 0,
+    };
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok((summary, outline, fresh)) => {
+                written.rendered += usize::from(fresh);
+                written.summaries.push(summary);
+                written.outlines.push(outline);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(written)
+    } else {
+        Err(errors)
+    }
 }
 
 /// A broken link, as the build warns about it.

@@ -229,74 +229,15 @@ pub fn run_snippets(
         .iter()
         .map(|s| snippet_key(s, compiler, config.output_limit))
         .collect();
-
-    // One job per distinct key: the same snippet embedded twice runs once.
-    let mut runs: HashMap<String, Arc<SnippetRun>> = HashMap::new();
-    let mut misses: Vec<(String, &Snippet)> = Vec::new();
-    let mut missed: HashSet<&str> = HashSet::new();
-    let mut cached = 0;
-    for (snippet, key) in snippets.iter().zip(&keys) {
-        if runs.contains_key(key) || missed.contains(key.as_str()) {
-            continue;
-        }
-        if snippet.options.mode == Mode::Ignore {
-            let run = SnippetRun {
-                compile: Compile::Skipped,
-                execution: None,
-            };
-            runs.insert(key.clone(), Arc::new(run));
-            continue;
-        }
-        match (!options.fresh).then(|| cache.load(key)).flatten() {
-            Some(run) => {
-                cached += 1;
-                runs.insert(key.clone(), Arc::new(run));
-            }
-            None => {
-                missed.insert(key);
-                misses.push((key.clone(), snippet));
-            }
-        }
-    }
-
+    let Lookup {
+        mut runs,
+        misses,
+        cached,
+    } = look_up(&snippets, &keys, &cache, options.fresh);
     let mut rustc_invocations = 0;
     if let (Some(toolchain), false) = (&toolchain, misses.is_empty()) {
-        let progress = indicatif::ProgressBar::new(misses.len() as u64 * 2);
-        progress.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        progress.set_message("compiling snippets");
-        let built = compile::compile_all(&misses, toolchain, &progress, compile::Merge::Allowed)
-            .map_err(Errors::from)?;
-        rustc_invocations = built.invocations;
-        progress.set_message("running snippets");
-        let mut fresh = build_and_run(&misses, &built, config, &progress);
-        // A run that went wrong inside a merged binary is redone alone, so
-        // that its panic message names the snippet's own file and lines.
-        let retry: Vec<(String, &Snippet)> = misses
-            .iter()
-            .zip(&fresh)
-            .filter(|((key, snippet), (_, run))| {
-                matches!(
-                    built.results.get(key),
-                    Some(compile::Compiled::Binary { arg: Some(_), .. })
-                ) && judge(&snippet.options, run).is_failure()
-            })
-            .map(|((key, snippet), _)| (key.clone(), *snippet))
-            .collect();
-        if !retry.is_empty() {
-            let alone = compile::compile_all(&retry, toolchain, &progress, compile::Merge::Never)
-                .map_err(Errors::from)?;
-            rustc_invocations += alone.invocations;
-            for (key, run) in build_and_run(&retry, &alone, config, &progress) {
-                if let Some(slot) = fresh.iter_mut().find(|(k, _)| *k == key) {
-                    slot.1 = run;
-                }
-            }
-        }
-        progress.finish_and_clear();
+        let (fresh, invocations) = compile_and_run(&misses, toolchain, config)?;
+        rustc_invocations = invocations;
         for (key, run) in fresh {
             // A timeout may pass on a quieter machine: never cache one.
             let timed_out = run
@@ -309,21 +250,147 @@ pub fn run_snippets(
             runs.insert(key, Arc::new(run));
         }
     }
+    let placed = place(snippets, keys, &runs, unavailable, articles, options);
+    failures.extend(placed.failures);
+    let stats = SnippetStats {
+        snippets: placed.count,
+        cached,
+        rustc_invocations,
+        failed: placed.failed,
+        elapsed: started.elapsed(),
+    };
+    Ok(SnippetOutcome {
+        runs: SnippetRuns {
+            by_article: placed.by_article,
+        },
+        stats,
+        failures,
+    })
+}
 
-    let mut by_article: HashMap<usize, HashMap<usize, Placed>> = HashMap::new();
+/// The runs the cache (or `ignore`) answers, and the snippets it does not.
+struct Lookup<'a> {
+    runs: HashMap<String, Arc<SnippetRun>>,
+    /// One per distinct key: the same snippet embedded twice runs once.
+    misses: Vec<(String, &'a Snippet)>,
+    cached: usize,
+}
+
+fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], cache: &Cache, fresh: bool) -> Lookup<'a> {
+    let mut runs: HashMap<String, Arc<SnippetRun>> = HashMap::new();
+    let mut misses: Vec<(String, &Snippet)> = Vec::new();
+    let mut missed: HashSet<&str> = HashSet::new();
+    let mut cached = 0;
+    for (snippet, key) in snippets.iter().zip(keys) {
+        if runs.contains_key(key) || missed.contains(key.as_str()) {
+            continue;
+        }
+        if snippet.options.mode == Mode::Ignore {
+            let run = SnippetRun {
+                compile: Compile::Skipped,
+                execution: None,
+            };
+            runs.insert(key.clone(), Arc::new(run));
+            continue;
+        }
+        match (!fresh).then(|| cache.load(key)).flatten() {
+            Some(run) => {
+                cached += 1;
+                runs.insert(key.clone(), Arc::new(run));
+            }
+            None => {
+                missed.insert(key);
+                misses.push((key.clone(), snippet));
+            }
+        }
+    }
+    Lookup {
+        runs,
+        misses,
+        cached,
+    }
+}
+
+/// Compiles (merged where possible) and runs the misses, with a progress
+/// bar; returns each key's run and the number of rustc invocations.
+fn compile_and_run(
+    misses: &[(String, &Snippet)],
+    toolchain: &toolchain::Toolchain,
+    config: &SnippetConfig,
+) -> Result<(Vec<(String, SnippetRun)>, usize), Errors> {
+    let progress = indicatif::ProgressBar::new(misses.len() as u64 * 2);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    progress.set_message("compiling snippets");
+    let built = compile::compile_all(misses, toolchain, &progress, compile::Merge::Allowed)
+        .map_err(Errors::from)?;
+    let mut invocations = built.invocations;
+    progress.set_message("running snippets");
+    let mut fresh = build_and_run(misses, &built, config, &progress);
+    // A run that went wrong inside a merged binary is redone alone, so
+    // that its panic message names the snippet's own file and lines.
+    let retry: Vec<(String, &Snippet)> = misses
+        .iter()
+        .zip(&fresh)
+        .filter(|((key, snippet), (_, run))| {
+            matches!(
+                built.results.get(key),
+                Some(compile::Compiled::Binary { arg: Some(_), .. })
+            ) && judge(&snippet.options, run).is_failure()
+        })
+        .map(|((key, snippet), _)| (key.clone(), *snippet))
+        .collect();
+    if !retry.is_empty() {
+        let alone = compile::compile_all(&retry, toolchain, &progress, compile::Merge::Never)
+            .map_err(Errors::from)?;
+        invocations += alone.invocations;
+        for (key, run) in build_and_run(&retry, &alone, config, &progress) {
+            if let Some(slot) = fresh.iter_mut().find(|(k, _)| *k == key) {
+                slot.1 = run;
+            }
+        }
+    }
+    progress.finish_and_clear();
+    Ok((fresh, invocations))
+}
+
+/// Every snippet in its article's place with its run and verdict, and the
+/// snippets that failed.
+struct Placement {
+    by_article: HashMap<usize, HashMap<usize, Placed>>,
+    failures: Vec<Error>,
+    count: usize,
+    failed: usize,
+}
+
+fn place(
+    snippets: Vec<Snippet>,
+    keys: Vec<String>,
+    runs: &HashMap<String, Arc<SnippetRun>>,
+    unavailable: Vec<(usize, usize)>,
+    articles: &[Article],
+    options: &RunOptions,
+) -> Placement {
+    let mut placement = Placement {
+        by_article: HashMap::new(),
+        failures: Vec::new(),
+        count: 0,
+        failed: 0,
+    };
     for (article, event) in unavailable {
-        by_article
+        placement
+            .by_article
             .entry(article)
             .or_default()
             .insert(event, Placed::Unavailable);
     }
-    let mut count = 0;
-    let mut failed = 0;
     for (snippet, key) in snippets.into_iter().zip(keys) {
         let Some(run) = runs.get(&key).cloned() else {
             continue;
         };
-        let article = &articles[snippet.article];
         let verdict = judge(&snippet.options, &run);
         let mut problem = verdict.problem.clone();
         if problem.is_none()
@@ -332,37 +399,30 @@ pub fn run_snippets(
             problem = check_golden(&options.root, path, &run, options.bless).err();
         }
         if let Some(message) = problem {
-            failed += 1;
-            failures.push(Error::Snippet {
-                article: article.source.clone(),
+            placement.failed += 1;
+            placement.failures.push(Error::Snippet {
+                article: articles[snippet.article].source.clone(),
                 line: snippet.line,
                 snippet: snippet.name(),
                 message,
             });
         }
-        count += 1;
+        placement.count += 1;
         let event = snippet.event;
-        by_article.entry(snippet.article).or_default().insert(
-            event,
-            Placed::Embed(Box::new(Embed {
-                snippet,
-                run,
-                verdict,
-            })),
-        );
+        placement
+            .by_article
+            .entry(snippet.article)
+            .or_default()
+            .insert(
+                event,
+                Placed::Embed(Box::new(Embed {
+                    snippet,
+                    run,
+                    verdict,
+                })),
+            );
     }
-    let stats = SnippetStats {
-        snippets: count,
-        cached,
-        rustc_invocations,
-        failed,
-        elapsed: started.elapsed(),
-    };
-    Ok(SnippetOutcome {
-        runs: SnippetRuns { by_article },
-        stats,
-        failures,
-    })
+    placement
 }
 
 /// Runs every compiled unit (in parallel) and pairs each key with its run.
