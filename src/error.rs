@@ -112,6 +112,13 @@ pub enum Error {
     #[error("`{rustc} -vV` failed: {stderr}")]
     RustcVersion { rustc: String, stderr: String },
 
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Dependencies {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+
     #[error("the search index failed: {message}")]
     Search { message: String },
 
@@ -139,6 +146,7 @@ impl Error {
             Error::Config { path, at, .. } => (Some(path), at.map_or(0, |p| p.line)),
             Error::Snippet { article, line, .. } => (Some(article), *line),
             Error::BrokenLink { path, line, .. } => (Some(path), *line),
+            Error::Dependencies { path, line, .. } => (Some(path), line.unwrap_or(0)),
             Error::Read { path, .. }
             | Error::Write { path, .. }
             | Error::NotUtf8 { path, .. }

@@ -73,6 +73,8 @@ fn run_case(case: &Path) {
             (r"in \d+(\.\d+)?(ns|µs|ms|s)\b", "in [time]"),
             (r"ran in \d+ ms", "ran in [n] ms"),
             (r"thread '([^']*)' \(\d+\)", "thread '$1' ([id])"),
+            (r"ran \d{4}-\d\d-\d\d \d\d:\d\d UTC", "ran [date]"),
+            (r"rustc \d+\.\d+\.\d+(-[a-z]+)?", "rustc [version]"),
             (r"failed, \d+(\.\d+)?(ns|µs|ms|s)", "failed, [time]"),
         ],
     }, {

@@ -19,6 +19,14 @@ pub struct Args {
     /// Also publish articles marked `draft: true`.
     #[arg(long)]
     drafts: bool,
+    /// Build the snippets' dependencies (`snippets/Cargo.toml`) without
+    /// the network, from what cargo already has.
+    #[arg(long)]
+    offline: bool,
+    /// Also write every snippet's outcome, duration, cache use and
+    /// toolchain to this JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    report: Option<PathBuf>,
     /// Serve the site from this URL or path instead of `base_url`.
     #[arg(long)]
     base_url: Option<String>,
@@ -35,6 +43,8 @@ pub fn run(args: Args) -> ExitCode {
     let build = build_site(&BuildOptions {
         output: args.output,
         drafts: args.drafts,
+        offline: args.offline,
+        report: args.report,
         base_url: args.base_url,
         fresh: args.fresh,
         bless: args.bless,
@@ -48,11 +58,16 @@ pub fn run(args: Args) -> ExitCode {
             let s = &summary.snippets;
             if s.snippets > 0 {
                 println!(
-                    "snippets: {} ({} cached), compiled in {} rustc invocation{}, {} failed, {:.2?}",
+                    "snippets: {} ({} cached), compiled in {} rustc invocation{}{}, {} failed, {:.2?}",
                     s.snippets,
                     s.cached,
                     s.rustc_invocations,
                     plural(s.rustc_invocations),
+                    if s.cargo_ran {
+                        " (dependencies built by cargo)"
+                    } else {
+                        ""
+                    },
                     s.failed,
                     s.elapsed
                 );

@@ -15,11 +15,21 @@ pub struct Args {
     /// Also check articles marked `draft: true`.
     #[arg(long)]
     drafts: bool,
+    /// Build the snippets' dependencies (`snippets/Cargo.toml`) without
+    /// the network, from what cargo already has.
+    #[arg(long)]
+    offline: bool,
+    /// Also write every snippet's outcome, duration, cache use and
+    /// toolchain to this JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    report: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> ExitCode {
     let report = check_site(&BuildOptions {
         drafts: args.drafts,
+        offline: args.offline,
+        report: args.report,
         ..BuildOptions::new(site_root(args.root))
     });
     for problem in &report.problems {

@@ -17,6 +17,8 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
         snippet,
         run,
         verdict,
+        crates,
+        ..
     } = embed;
     let mut html = String::from("<figure class=\"snippet\">\n");
     let label = match &snippet.origin {
@@ -65,8 +67,30 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
         Outcome::Passed => "ok",
         Outcome::Failed => "fail",
     };
+    // What produced the output: the same on a cached build as on the one
+    // that ran it.
+    let mut provenance: Vec<String> = Vec::new();
+    if !run.toolchain.is_empty() {
+        provenance.push(run.toolchain.clone());
+    }
+    provenance.extend(
+        crates
+            .iter()
+            .map(|(name, version)| format!("{name} {version}")),
+    );
+    if let Some(ran_at) = &run.ran_at {
+        provenance.push(format!("ran {ran_at}"));
+    }
+    let provenance = if provenance.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<span class=\"provenance\">{}</span>",
+            escape_html(&provenance.join(" · "))
+        )
+    };
     html.push_str(&format!(
-        "<p class=\"snippet-status\"><span class=\"{status_class}\">{}</span></p>\n</figure>\n",
+        "<p class=\"snippet-status\"><span class=\"{status_class}\">{}</span>{provenance}</p>\n</figure>\n",
         escape_html(&verdict.status)
     ));
     html

@@ -6,6 +6,7 @@
 mod build;
 mod check;
 mod page;
+mod report;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,10 @@ pub struct BuildOptions {
     pub fresh: bool,
     /// Rewrite golden snippet output instead of comparing with it.
     pub bless: bool,
+    /// Build the snippets' dependencies without the network.
+    pub offline: bool,
+    /// Where to write the JSON report of every snippet.
+    pub report: Option<PathBuf>,
     /// Pages of earlier builds, for a long-running process (`kiln serve`)
     /// to re-render only the articles whose inputs changed.
     pub pages: Option<Arc<PageCache>>,
@@ -54,6 +59,8 @@ impl BuildOptions {
             base_url: None,
             fresh: false,
             bless: false,
+            offline: false,
+            report: None,
             pages: None,
         }
     }
@@ -97,6 +104,12 @@ pub struct Prepared {
 pub fn prepare(options: &BuildOptions) -> (Option<Prepared>, Problems) {
     let mut problems = Problems::default();
     let prepared = prepare_into(options, &mut problems);
+    // The report is written whatever else failed: CI wants it most then.
+    if let (Some(path), Some(prepared)) = (&options.report, &prepared)
+        && let Err(e) = report::write_report(path, &prepared.site)
+    {
+        problems.errors.push(e);
+    }
     (prepared, problems)
 }
 
@@ -139,6 +152,7 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
         root: root.clone(),
         fresh: options.fresh,
         bless: options.bless,
+        offline: options.offline,
     };
     let (runs, snippet_stats) =
         match run_snippets(collected, &content.articles, &config.snippets, &run_options) {

@@ -5,10 +5,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::Site;
-use super::values::{ArticlePage, ArticleValues, SiteValues};
+use super::values::{ArticlePage, ArticleValues, SiteValues, SnippetSummary};
 use crate::error::Error;
 use crate::markdown::Document;
 use crate::render::{Outline, RenderContext, render_article};
+use crate::snippet::Placed;
 
 /// An article's finished page: what list pages and the feed need of it,
 /// its HTML, and its links and heading ids for the link check.
@@ -104,7 +105,8 @@ pub fn make_page(
         snippets: &site.runs,
     };
     let (rendered, outline) = render_article(index, article, document, &cx);
-    let article_values = ArticleValues::new(index, article, rendered, &site.routes);
+    let snippets = SnippetSummary::of(site.runs.in_article(index));
+    let article_values = ArticleValues::new(index, article, rendered, snippets, &site.routes);
     let html = site.templates.render(
         "article.html",
         &ArticlePage {
@@ -126,14 +128,17 @@ pub fn make_page(
 /// The cache key of an article's page: the site's fingerprint, the
 /// article's bytes and its snippet runs.
 fn page_key(site: &Site, index: usize, fingerprint: &str) -> String {
-    let embeds = site.runs.in_article(index).map(|placed| {
-        let mut placed: Vec<_> = placed.iter().collect();
-        placed.sort_by_key(|(event, _)| **event);
-        format!("{placed:?}")
-    });
     let mut hasher = blake3::Hasher::new();
     hasher.update(fingerprint.as_bytes());
     hasher.update(site.content.articles[index].source_hash.as_bytes());
-    hasher.update(embeds.unwrap_or_default().as_bytes());
+    let mut placed: Vec<_> = site.runs.in_article(index).into_iter().flatten().collect();
+    placed.sort_by_key(|(event, _)| **event);
+    for (event, placed) in placed {
+        hasher.update(&(*event as u64).to_le_bytes());
+        match placed {
+            Placed::Embed(embed) => hasher.update(embed.key.as_bytes()),
+            Placed::Unavailable => hasher.update(b"unavailable"),
+        };
+    }
     hasher.finalize().to_hex().to_string()
 }

@@ -1,6 +1,8 @@
 //! The values templates see: `site`, `article`, `articles`, `tag`,
 //! `author` and `tags`.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::config::Config;
@@ -8,6 +10,7 @@ use crate::content::Article;
 use crate::front_matter::Date;
 use crate::render::{RenderedArticle, TocEntry};
 use crate::route::{Routes, Term};
+use crate::snippet::{Outcome, Placed};
 
 /// `site` in every template.
 #[derive(Debug, Serialize)]
@@ -78,6 +81,52 @@ pub struct ArticleValues {
     toc_html: String,
     toc_in_body: bool,
     extra: std::collections::BTreeMap<String, yaml_serde::Value>,
+    /// The article's snippets at a glance, if it has any.
+    snippets: Option<SnippetSummary>,
+}
+
+/// How an article's snippets fared, for lists: `4 snippets, all pass`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnippetSummary {
+    pub count: usize,
+    pub passed: usize,
+    pub failed: usize,
+    /// Shown, not run (`ignore`).
+    pub skipped: usize,
+    pub text: String,
+}
+
+impl SnippetSummary {
+    /// The summary of an article's placed snippets (`None` without any).
+    pub fn of(placed: Option<&HashMap<usize, Placed>>) -> Option<SnippetSummary> {
+        let mut summary = SnippetSummary {
+            count: 0,
+            passed: 0,
+            failed: 0,
+            skipped: 0,
+            text: String::new(),
+        };
+        for placed in placed?.values() {
+            summary.count += 1;
+            match placed {
+                Placed::Embed(embed) => match embed.verdict.outcome {
+                    Outcome::Passed => summary.passed += 1,
+                    Outcome::Failed => summary.failed += 1,
+                    Outcome::Skipped => summary.skipped += 1,
+                },
+                Placed::Unavailable => summary.failed += 1,
+            }
+        }
+        let n = summary.count;
+        let noun = if n == 1 { "snippet" } else { "snippets" };
+        summary.text = match (summary.failed, summary.skipped) {
+            (0, 0) if n == 1 => "1 snippet, passes".to_owned(),
+            (0, 0) => format!("{n} snippets, all pass"),
+            (0, skipped) => format!("{n} {noun}: {} pass, {skipped} not run", summary.passed),
+            (failed, _) => format!("{n} {noun}: {failed} failing"),
+        };
+        (n > 0).then_some(summary)
+    }
 }
 
 impl ArticleValues {
@@ -85,6 +134,7 @@ impl ArticleValues {
         index: usize,
         article: &Article,
         rendered: RenderedArticle,
+        snippets: Option<SnippetSummary>,
         routes: &Routes,
     ) -> Self {
         let front = &article.front;
@@ -123,6 +173,7 @@ impl ArticleValues {
             toc_html: rendered.toc_html,
             toc_in_body: rendered.toc_in_body,
             extra: front.extra.clone(),
+            snippets,
         }
     }
 

@@ -7,10 +7,10 @@ use pulldown_cmark::{CodeBlockKind, Event, Tag, TagEnd};
 use rayon::prelude::*;
 
 use super::doctest::{prepare, split_hidden_lines};
-use super::options::{fence_options, linked_options};
+use super::options::{inline_options, linked_options};
 use super::{Origin, SNIPPET_DIR, Snippet};
 use crate::config::SnippetConfig;
-use crate::content::Article;
+use crate::content::{Article, CONTENT_DIR};
 use crate::error::Error;
 use crate::markdown::{Document, code_text, fence_language};
 use crate::route::{Routes, Target};
@@ -82,7 +82,7 @@ fn collect_in_article(
                             line,
                             origin: Origin::Linked { path },
                             display,
-                            code: prepare(&source, file_name),
+                            code: prepare(&source, file_name, 0),
                             options,
                         });
                     }
@@ -106,21 +106,36 @@ fn collect_in_article(
                     .position(|e| matches!(e, Event::End(TagEnd::CodeBlock)))
                     .map_or(events.len(), |p| i + p);
                 let code = code_text(&events[i + 1..end]);
-                let (display, compiled) = split_hidden_lines(&code);
-                found.snippets.push(Snippet {
-                    article: index,
-                    event: i,
-                    line,
-                    origin: Origin::Inline,
-                    display,
-                    code: prepare(&compiled, "snippet.rs".to_owned()),
-                    options: fence_options(info, config),
-                });
+                let (shown, compiled) = split_hidden_lines(&code);
+                match inline_options(info, &shown, config) {
+                    Ok((options, display)) => found.snippets.push(Snippet {
+                        article: index,
+                        event: i,
+                        line,
+                        origin: Origin::Inline,
+                        display,
+                        code: prepare(&compiled, article_file(article), line),
+                        options,
+                    }),
+                    // Shown as plain code: the block is no snippet kiln can run.
+                    Err(message) => found.errors.push(Error::Snippet {
+                        article: article.source.clone(),
+                        line,
+                        snippet: "inline snippet".to_owned(),
+                        message,
+                    }),
+                }
             }
             _ => {}
         }
     }
     found
+}
+
+/// The article's file as rustc is told it: `content/…`, so that a
+/// diagnostic or a panic in an inline block names the article and line.
+fn article_file(article: &Article) -> String {
+    format!("{CONTENT_DIR}/{}", article.rel)
 }
 
 /// A linked snippet's source, or why it cannot be had.

@@ -31,6 +31,9 @@ pub struct Built {
 
 struct Builder<'a> {
     toolchain: &'a Toolchain,
+    /// What every rustc is given besides the snippet: the dependencies'
+    /// `--extern`s and search path.
+    extra_args: &'a [std::ffi::OsString],
     dir: &'a Path,
     next_dir: AtomicUsize,
     invocations: AtomicUsize,
@@ -51,6 +54,7 @@ pub enum Merge {
 pub fn compile_all(
     units: &[(String, &Snippet)],
     toolchain: &Toolchain,
+    extra_args: &[std::ffi::OsString],
     progress: &indicatif::ProgressBar,
     merge: Merge,
 ) -> Result<Built, Error> {
@@ -63,6 +67,7 @@ pub fn compile_all(
         })?;
     let builder = Builder {
         toolchain,
+        extra_args,
         dir: dir.path(),
         next_dir: AtomicUsize::new(0),
         invocations: AtomicUsize::new(0),
@@ -108,7 +113,13 @@ impl Builder<'_> {
         self.dir.join(format!("b{n}"))
     }
 
-    fn rustc(&self, work: &Path, file: &str, edition: &str, json: bool) -> Result<(), String> {
+    fn rustc(
+        &self,
+        work: &Path,
+        file: &str,
+        (edition, crate_name): (&str, &str),
+        json: bool,
+    ) -> Result<(), String> {
         self.invocations.fetch_add(1, Ordering::Relaxed);
         let mut command = self.toolchain.command();
         command
@@ -119,8 +130,9 @@ impl Builder<'_> {
                 "--crate-type",
                 "bin",
                 "--crate-name",
-                "snippet",
+                crate_name,
             ])
+            .args(self.extra_args)
             .args(["-A", "warnings", "-o", "snippet-bin"])
             .arg(if json {
                 "--error-format=json"
@@ -147,7 +159,12 @@ impl Builder<'_> {
             .and_then(|()| std::fs::write(work.join(file), snippet.code.standalone()));
         let result = match written {
             Err(e) => Compiled::Failed(format!("cannot write the snippet for rustc: {e}")),
-            Ok(()) => match self.rustc(&work, file, &snippet.options.edition, false) {
+            Ok(()) => match self.rustc(
+                &work,
+                file,
+                (&snippet.options.edition, snippet.code.crate_name()),
+                false,
+            ) {
                 Ok(()) => Compiled::Binary {
                     path: work.join("snippet-bin"),
                     arg: None,
@@ -202,7 +219,7 @@ impl Builder<'_> {
             let _ = write!(
                 source,
                 "mod s{i} {{\n{}\npub fn __kiln_run() -> ::std::process::ExitCode {{ ::std::process::Termination::report(main()) }}\n}}\n",
-                snippet.code.body
+                snippet.code.module_body()
             );
             ranges.push(start..=source.lines().count());
         }
@@ -219,7 +236,7 @@ impl Builder<'_> {
             return Err(Vec::new());
         }
         let edition = &units[0].1.options.edition;
-        match self.rustc(&work, file, edition, true) {
+        match self.rustc(&work, file, (edition, "snippet"), true) {
             Ok(()) => Ok(units
                 .iter()
                 .enumerate()

@@ -2,19 +2,68 @@
 //! an implicit `fn main` around code that has none, with crate-level
 //! attributes moved to the top.
 
-/// A snippet as a crate: crate-level attributes, and a body with `fn main`.
+/// A snippet as a crate. Its code keeps every line at its place in the
+/// file the author wrote (the article, or the snippet file), so rustc's
+/// diagnostics and panic messages name the author's own file and line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedCode {
+    /// Crate-level attributes and `extern crate` items moved out of an
+    /// implicit `fn main`, on one line; empty when there are none.
     pub crate_attrs: String,
-    pub body: String,
-    /// The file name rustc is given, which shows in panic messages.
+    /// The opening of the implicit `fn main`, if the code has none.
+    pub wrapper: Option<&'static str>,
+    /// The code, line for line as written (moved attributes left blank).
+    pub code: String,
+    /// The file rustc is told it compiles: the snippet file, or the
+    /// article of an inline block.
     pub file_name: String,
+    /// The line of `file_name` just before the code's first line.
+    pub offset: usize,
 }
 
 impl PreparedCode {
-    /// The whole crate, for compiling on its own.
+    /// The crate's name: `snippet`, or what `#![crate_name = "…"]` says
+    /// (rustc wants the two to agree).
+    pub fn crate_name(&self) -> &str {
+        let attribute = [self.crate_attrs.as_str(), self.code.as_str()]
+            .into_iter()
+            .find_map(|text| text.split("#![crate_name").nth(1))
+            .and_then(|rest| rest.trim_start().strip_prefix('='))
+            .and_then(|rest| rest.trim_start().strip_prefix('"'))
+            .and_then(|rest| rest.split('"').next());
+        attribute
+            .filter(|name| {
+                !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+            })
+            .unwrap_or("snippet")
+    }
+
+    /// The code with its `fn main`, for one module of a merged crate.
+    pub fn module_body(&self) -> String {
+        match self.wrapper {
+            Some(open) => format!("{open}\n{}}}\n", self.code),
+            None => self.code.clone(),
+        }
+    }
+
+    /// The whole crate, for compiling on its own: the code starts on line
+    /// `offset + 1`, so every line number is the author's.
     pub fn standalone(&self) -> String {
-        format!("{}{}", self.crate_attrs, self.body)
+        let head = match (self.crate_attrs.as_str(), self.wrapper) {
+            ("", None) => String::new(),
+            (attrs, None) => format!("{attrs} "),
+            ("", Some(open)) => format!("{open} "),
+            (attrs, Some(open)) => format!("{attrs} {open} "),
+        };
+        let close = if self.wrapper.is_some() { "}\n" } else { "" };
+        let code = self.code.strip_suffix('\n').unwrap_or(&self.code);
+        if self.offset == 0 {
+            // A snippet file: the head shares its first line.
+            format!("{head}{code}\n{close}")
+        } else {
+            let padding = "\n".repeat(self.offset - 1);
+            format!("{padding}{head}\n{code}\n{close}")
+        }
     }
 }
 
@@ -53,24 +102,46 @@ pub fn split_hidden_lines(code: &str) -> (String, String) {
 }
 
 /// Moves crate-level attributes out and wraps code without `fn main` in
-/// one, as rustdoc does.
-pub fn prepare(code: &str, file_name: String) -> PreparedCode {
-    if has_main(code) {
-        return PreparedCode {
-            crate_attrs: String::new(),
-            body: code.to_owned(),
-            file_name,
-        };
+/// one, as rustdoc does. `file_name` and `offset` say where the code is
+/// (see [`PreparedCode`]).
+pub fn prepare(code: &str, file_name: String, offset: usize) -> PreparedCode {
+    let mut prepared = PreparedCode {
+        crate_attrs: String::new(),
+        wrapper: None,
+        code: code.to_owned(),
+        file_name,
+        offset,
+    };
+    if !prepared.code.is_empty() && !prepared.code.ends_with('\n') {
+        prepared.code.push('\n');
     }
-    let mut crate_attrs = String::new();
-    let mut body = String::new();
+    if has_main(code) {
+        return prepared;
+    }
+    let mut attrs: Vec<&str> = Vec::new();
+    let mut body = String::with_capacity(code.len());
     let mut in_header = true;
+    let mut pending_macro_use: Option<&str> = None;
     for line in code.lines() {
-        let trimmed = line.trim_start();
-        if in_header && (trimmed.starts_with("#![") || trimmed.starts_with("extern crate")) {
-            crate_attrs.push_str(line);
-            crate_attrs.push('\n');
+        let trimmed = line.trim();
+        let crate_level = trimmed.starts_with("#![") || trimmed.starts_with("extern crate");
+        if in_header && trimmed == "#[macro_use]" {
+            // Belongs to the `extern crate` that follows.
+            pending_macro_use = Some(trimmed);
+            body.push('\n');
             continue;
+        }
+        if in_header && crate_level {
+            attrs.extend(pending_macro_use.take());
+            attrs.push(trimmed);
+            body.push('\n');
+            continue;
+        }
+        if let Some(attr) = pending_macro_use.take() {
+            // Not before an `extern crate` after all: put it back.
+            body.pop();
+            body.push_str(attr);
+            body.push('\n');
         }
         if !trimmed.is_empty() && !trimmed.starts_with("//") {
             in_header = false;
@@ -85,16 +156,14 @@ pub fn prepare(code: &str, file_name: String) -> PreparedCode {
         .find(|l| !l.is_empty())
         .unwrap_or_default();
     let returns_result = last.starts_with("Ok(") || last.starts_with("Ok::<");
-    let body = if returns_result {
-        format!("fn main() -> Result<(), impl core::fmt::Debug> {{\n{body}}}\n")
+    prepared.wrapper = Some(if returns_result {
+        "fn main() -> Result<(), impl core::fmt::Debug> {"
     } else {
-        format!("fn main() {{\n{body}}}\n")
-    };
-    PreparedCode {
-        crate_attrs,
-        body,
-        file_name,
-    }
+        "fn main() {"
+    });
+    prepared.crate_attrs = attrs.join(" ");
+    prepared.code = body;
+    prepared
 }
 
 /// Whether the code defines `fn main` at some depth (rustdoc looks only at
@@ -132,23 +201,60 @@ mod tests {
     }
 
     #[test]
-    fn implicit_main() {
+    fn implicit_main_keeps_every_line_in_place() {
         let p = prepare(
             "#![allow(unused)]\nlet x = 1;\nprintln!(\"{x}\");\n",
-            "s.rs".into(),
+            "content/a.md".into(),
+            3,
         );
-        assert_eq!(p.crate_attrs, "#![allow(unused)]\n");
-        assert!(p.body.starts_with("fn main() {\n"));
+        assert_eq!(p.crate_attrs, "#![allow(unused)]");
+        assert_eq!(p.wrapper, Some("fn main() {"));
+        assert_eq!(
+            p.standalone(),
+            "\n\n#![allow(unused)] fn main() { \n\nlet x = 1;\nprintln!(\"{x}\");\n}\n"
+        );
+        // Line 5 of the article is line 5 of the crate.
+        assert_eq!(p.standalone().lines().nth(4), Some("let x = 1;"));
+        assert_eq!(
+            p.module_body(),
+            "fn main() {\n\nlet x = 1;\nprintln!(\"{x}\");\n}\n"
+        );
         let p = prepare(
             "let n: i32 = \"5\".parse()?;\nOk::<(), std::num::ParseIntError>(())\n",
             "s.rs".into(),
+            0,
         );
         assert!(
-            p.body
-                .starts_with("fn main() -> Result<(), impl core::fmt::Debug>")
+            p.standalone()
+                .starts_with("fn main() -> Result<(), impl core::fmt::Debug> { let n")
         );
-        let p = prepare("// fn main is below\nfn main() {}\n", "s.rs".into());
-        assert_eq!(p.body, "// fn main is below\nfn main() {}\n");
+        let p = prepare("// fn main is below\nfn main() {}\n", "s.rs".into(), 0);
+        assert_eq!(p.standalone(), "// fn main is below\nfn main() {}\n");
         assert!(!has_main("// fn main()\nlet x = 1;"));
+    }
+
+    #[test]
+    fn crate_names() {
+        let p = prepare(
+            "#![crate_name = \"rary\"]\nfn main() {}\n",
+            "s.rs".into(),
+            0,
+        );
+        assert_eq!(p.crate_name(), "rary");
+        assert_eq!(
+            prepare("fn main() {}\n", "s.rs".into(), 0).crate_name(),
+            "snippet"
+        );
+    }
+
+    #[test]
+    fn macro_use_stays_with_its_extern_crate() {
+        let p = prepare(
+            "#[macro_use]\nextern crate tiny;\n#[derive(Debug)]\nstruct S;\n",
+            "s.rs".into(),
+            0,
+        );
+        assert_eq!(p.crate_attrs, "#[macro_use] extern crate tiny;");
+        assert_eq!(p.code, "\n\n#[derive(Debug)]\nstruct S;\n");
     }
 }

@@ -51,8 +51,9 @@ impl Verdict {
     }
 }
 
-/// Judges a run against the snippet's options.
-pub fn judge(options: &SnippetOptions, run: &SnippetRun) -> Verdict {
+/// Judges a run against the snippet's options; `inline` says where its
+/// options are written, for the hints.
+pub fn judge(options: &SnippetOptions, inline: bool, run: &SnippetRun) -> Verdict {
     let execution = match (&run.compile, options.mode, &run.execution) {
         (Compile::Skipped, _, _) => {
             return Verdict {
@@ -104,8 +105,13 @@ pub fn judge(options: &SnippetOptions, run: &SnippetRun) -> Verdict {
         (Exit::TimedOut, _) => Verdict::failed(
             ran("stopped at the timeout".to_owned()),
             format!(
-                "was stopped after {:?}, its timeout (set a longer one with `// kiln: timeout = 30s` or `snippets.timeout` in `kiln.toml`){}",
+                "was stopped after {:?}, its timeout (set a longer one with {}, or `snippets.timeout` in `kiln.toml`){}",
                 options.timeout,
+                if inline {
+                    "`timeout=30s` in the fence (```` ```rust,timeout=30s ````) or a first line `// kiln: timeout = 30s`"
+                } else {
+                    "a first line `// kiln: timeout = 30s` in the file"
+                },
                 tail()
             ),
         ),
@@ -189,33 +195,40 @@ mod tests {
                 truncated: false,
                 millis: 3,
             }),
+            toolchain: String::new(),
+            ran_at: None,
         }
     }
 
     #[test]
     fn verdicts() {
         let config = SnippetConfig::default();
-        let plain = fence_options("rust", &config);
-        let panics = fence_options("rust,should_panic", &config);
+        let plain = fence_options("rust", &config).unwrap();
+        let panics = fence_options("rust,should_panic", &config).unwrap();
         assert_eq!(
-            judge(&plain, &run(Exit::Code(0))).status,
+            judge(&plain, true, &run(Exit::Code(0))).status,
             "exit status 0 · ran in 3 ms"
         );
         assert_eq!(
-            judge(&panics, &run(Exit::Code(101))).outcome,
+            judge(&panics, true, &run(Exit::Code(101))).outcome,
             Outcome::Passed
         );
-        let v = judge(&panics, &run(Exit::Code(0)));
+        let v = judge(&panics, true, &run(Exit::Code(0)));
         assert!(v.is_failure());
         assert!(v.problem.unwrap().contains("marked `should_panic`"));
-        let v = judge(&plain, &run(Exit::Signal(9)));
+        let v = judge(&plain, true, &run(Exit::Signal(9)));
         assert_eq!(v.status, "killed by signal 9 (SIGKILL) · ran in 3 ms");
-        let compile_fail = fence_options("rust,compile_fail", &config);
+        let compile_fail = fence_options("rust,compile_fail", &config).unwrap();
         let rejected = SnippetRun {
             compile: Compile::Failed("error".into()),
             execution: None,
+            toolchain: String::new(),
+            ran_at: None,
         };
-        assert_eq!(judge(&compile_fail, &rejected).outcome, Outcome::Passed);
-        assert!(judge(&plain, &rejected).is_failure());
+        assert_eq!(
+            judge(&compile_fail, true, &rejected).outcome,
+            Outcome::Passed
+        );
+        assert!(judge(&plain, true, &rejected).is_failure());
     }
 }

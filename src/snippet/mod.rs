@@ -10,6 +10,7 @@
 mod cache;
 mod collect;
 mod compile;
+mod deps;
 mod doctest;
 mod exec;
 mod judge;
@@ -30,6 +31,7 @@ use crate::error::{Error, Errors};
 
 pub use cache::Cache;
 pub use collect::{Collected, collect_snippets};
+pub use deps::{Dependencies, Extern, MANIFEST, crates_used};
 pub use doctest::{PreparedCode, prepare, split_hidden_lines};
 pub use exec::{Chunk, Execution, Exit, Stream};
 use judge::check_golden;
@@ -74,14 +76,19 @@ impl Snippet {
         }
     }
 
+    /// Whether it is a fenced block in the article.
+    pub fn is_inline(&self) -> bool {
+        self.origin == Origin::Inline
+    }
+
     /// Whether the snippet can share a crate with others.
     fn mergeable(&self) -> bool {
         matches!(self.options.mode, Mode::Run | Mode::NoRun)
             && !self.options.should_panic
-            && self.code.crate_attrs.trim().is_empty()
-            && !self.code.body.contains("#![")
-            && !self.code.body.contains("extern crate")
-            && !self.code.body.contains("macro_export")
+            && self.code.crate_attrs.is_empty()
+            && !self.code.code.contains("#![")
+            && !self.code.code.contains("extern crate")
+            && !self.code.code.contains("macro_export")
     }
 }
 
@@ -91,6 +98,12 @@ pub struct SnippetRun {
     pub compile: Compile,
     /// `None` when the snippet was not run.
     pub execution: Option<Execution>,
+    /// What compiled it, such as `rustc 1.95.0` (empty when nothing did).
+    #[serde(default)]
+    pub toolchain: String,
+    /// When it ran (UTC), for readers to judge how fresh the output is.
+    #[serde(default)]
+    pub ran_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +137,14 @@ pub struct Embed {
     pub snippet: Snippet,
     pub run: Arc<SnippetRun>,
     pub verdict: Verdict,
+    /// The crates of `snippets/Cargo.toml` it uses, with their locked
+    /// versions.
+    pub crates: Vec<(String, String)>,
+    /// Whether the run came from the cache (for the report; the page is
+    /// the same either way).
+    pub cached: bool,
+    /// The snippet's cache key: everything its panel depends on.
+    pub key: String,
 }
 
 /// What stands in an article where a snippet is.
@@ -155,6 +176,8 @@ pub struct SnippetStats {
     pub snippets: usize,
     pub cached: usize,
     pub rustc_invocations: usize,
+    /// Whether cargo built the snippets' dependencies in this build.
+    pub cargo_ran: bool,
     pub failed: usize,
     pub elapsed: Duration,
 }
@@ -167,24 +190,25 @@ pub struct RunOptions {
     pub fresh: bool,
     /// Rewrite golden `.stdout` files instead of comparing with them.
     pub bless: bool,
+    /// Run cargo with `--offline` for the snippets' dependencies.
+    pub offline: bool,
 }
 
 /// The cache key of a snippet: its code and everything that changes what
-/// it does.
-fn snippet_key(snippet: &Snippet, compiler: &str, output_limit: usize) -> String {
+/// it does (`environment`: the compiler and the dependencies' key).
+fn snippet_key(snippet: &Snippet, environment: &str, output_limit: usize) -> String {
     let mut hasher = blake3::Hasher::new();
     let options = &snippet.options;
     for part in [
-        "kiln-snippet-v1",
-        compiler,
+        "kiln-snippet-v3",
+        environment,
         &format!("{:?}", options.mode),
         &options.should_panic.to_string(),
         &options.edition,
         &options.timeout.as_millis().to_string(),
         &output_limit.to_string(),
         &snippet.code.file_name,
-        &snippet.code.crate_attrs,
-        &snippet.code.body,
+        &snippet.code.standalone(),
     ] {
         hasher.update(&(part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
@@ -225,9 +249,24 @@ pub fn run_snippets(
         None
     };
     let compiler = toolchain.as_ref().map(|t| t.version.as_str()).unwrap_or("");
+    let deps = match &toolchain {
+        Some(_) => deps::build_dependencies(deps::DepsOptions {
+            root: &options.root,
+            cache: &cache,
+            compiler,
+            offline: options.offline,
+        })?,
+        None => None,
+    };
+    let cargo_ran = deps.as_ref().is_some_and(|(_, ran)| *ran);
+    let deps = deps.map(|(deps, _)| deps);
+    let environment = format!(
+        "{compiler}\0{}",
+        deps.as_ref().map(|d| d.key.as_str()).unwrap_or_default()
+    );
     let keys: Vec<String> = snippets
         .iter()
-        .map(|s| snippet_key(s, compiler, config.output_limit))
+        .map(|s| snippet_key(s, &environment, config.output_limit))
         .collect();
     let Lookup {
         mut runs,
@@ -236,7 +275,11 @@ pub fn run_snippets(
     } = look_up(&snippets, &keys, &cache, options.fresh);
     let mut rustc_invocations = 0;
     if let (Some(toolchain), false) = (&toolchain, misses.is_empty()) {
-        let (fresh, invocations) = compile_and_run(&misses, toolchain, config)?;
+        let extra_args = deps
+            .as_ref()
+            .map(Dependencies::rustc_args)
+            .unwrap_or_default();
+        let (fresh, invocations) = compile_and_run(&misses, toolchain, &extra_args, config)?;
         rustc_invocations = invocations;
         for (key, run) in fresh {
             // A timeout may pass on a quieter machine: never cache one.
@@ -250,12 +293,23 @@ pub fn run_snippets(
             runs.insert(key, Arc::new(run));
         }
     }
-    let placed = place(snippets, keys, &runs, unavailable, articles, options);
+    let placing = Placing {
+        runs: &runs,
+        cached: &cached,
+        externs: deps
+            .as_ref()
+            .map(|d| d.externs.as_slice())
+            .unwrap_or_default(),
+        articles,
+        options,
+    };
+    let placed = placing.place(snippets, keys, unavailable);
     failures.extend(placed.failures);
     let stats = SnippetStats {
         snippets: placed.count,
-        cached,
+        cached: cached.len(),
         rustc_invocations,
+        cargo_ran,
         failed: placed.failed,
         elapsed: started.elapsed(),
     };
@@ -273,14 +327,15 @@ struct Lookup<'a> {
     runs: HashMap<String, Arc<SnippetRun>>,
     /// One per distinct key: the same snippet embedded twice runs once.
     misses: Vec<(String, &'a Snippet)>,
-    cached: usize,
+    /// The keys the cache answered.
+    cached: HashSet<String>,
 }
 
 fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], cache: &Cache, fresh: bool) -> Lookup<'a> {
     let mut runs: HashMap<String, Arc<SnippetRun>> = HashMap::new();
     let mut misses: Vec<(String, &Snippet)> = Vec::new();
     let mut missed: HashSet<&str> = HashSet::new();
-    let mut cached = 0;
+    let mut cached = HashSet::new();
     for (snippet, key) in snippets.iter().zip(keys) {
         if runs.contains_key(key) || missed.contains(key.as_str()) {
             continue;
@@ -289,13 +344,15 @@ fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], cache: &Cache, fresh: b
             let run = SnippetRun {
                 compile: Compile::Skipped,
                 execution: None,
+                toolchain: String::new(),
+                ran_at: None,
             };
             runs.insert(key.clone(), Arc::new(run));
             continue;
         }
         match (!fresh).then(|| cache.load(key)).flatten() {
             Some(run) => {
-                cached += 1;
+                cached.insert(key.clone());
                 runs.insert(key.clone(), Arc::new(run));
             }
             None => {
@@ -316,6 +373,7 @@ fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], cache: &Cache, fresh: b
 fn compile_and_run(
     misses: &[(String, &Snippet)],
     toolchain: &toolchain::Toolchain,
+    extra_args: &[std::ffi::OsString],
     config: &SnippetConfig,
 ) -> Result<(Vec<(String, SnippetRun)>, usize), Errors> {
     let progress = indicatif::ProgressBar::new(misses.len() as u64 * 2);
@@ -325,8 +383,14 @@ fn compile_and_run(
             .progress_chars("=> "),
     );
     progress.set_message("compiling snippets");
-    let built = compile::compile_all(misses, toolchain, &progress, compile::Merge::Allowed)
-        .map_err(Errors::from)?;
+    let built = compile::compile_all(
+        misses,
+        toolchain,
+        extra_args,
+        &progress,
+        compile::Merge::Allowed,
+    )
+    .map_err(Errors::from)?;
     let mut invocations = built.invocations;
     progress.set_message("running snippets");
     let mut fresh = build_and_run(misses, &built, config, &progress);
@@ -339,13 +403,19 @@ fn compile_and_run(
             matches!(
                 built.results.get(key),
                 Some(compile::Compiled::Binary { arg: Some(_), .. })
-            ) && judge(&snippet.options, run).is_failure()
+            ) && judge(&snippet.options, snippet.is_inline(), run).is_failure()
         })
         .map(|((key, snippet), _)| (key.clone(), *snippet))
         .collect();
     if !retry.is_empty() {
-        let alone = compile::compile_all(&retry, toolchain, &progress, compile::Merge::Never)
-            .map_err(Errors::from)?;
+        let alone = compile::compile_all(
+            &retry,
+            toolchain,
+            extra_args,
+            &progress,
+            compile::Merge::Never,
+        )
+        .map_err(Errors::from)?;
         invocations += alone.invocations;
         for (key, run) in build_and_run(&retry, &alone, config, &progress) {
             if let Some(slot) = fresh.iter_mut().find(|(k, _)| *k == key) {
@@ -354,6 +424,21 @@ fn compile_and_run(
         }
     }
     progress.finish_and_clear();
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%d %H:%M UTC")
+        .to_string();
+    for (_, run) in &mut fresh {
+        run.toolchain = toolchain.describe();
+        if run.execution.is_some() {
+            run.ran_at = Some(now.clone());
+        }
+        if let Compile::Failed(diagnostics) = &mut run.compile {
+            *diagnostics = toolchain.tidy(diagnostics);
+        }
+        for chunk in run.execution.iter_mut().flat_map(|e| &mut e.output) {
+            chunk.text = toolchain.tidy(&chunk.text);
+        }
+    }
     Ok((fresh, invocations))
 }
 
@@ -366,63 +451,78 @@ struct Placement {
     failed: usize,
 }
 
-fn place(
-    snippets: Vec<Snippet>,
-    keys: Vec<String>,
-    runs: &HashMap<String, Arc<SnippetRun>>,
-    unavailable: Vec<(usize, usize)>,
-    articles: &[Article],
-    options: &RunOptions,
-) -> Placement {
-    let mut placement = Placement {
-        by_article: HashMap::new(),
-        failures: Vec::new(),
-        count: 0,
-        failed: 0,
-    };
-    for (article, event) in unavailable {
-        placement
-            .by_article
-            .entry(article)
-            .or_default()
-            .insert(event, Placed::Unavailable);
-    }
-    for (snippet, key) in snippets.into_iter().zip(keys) {
-        let Some(run) = runs.get(&key).cloned() else {
-            continue;
+/// What placing snippets reads.
+struct Placing<'a> {
+    runs: &'a HashMap<String, Arc<SnippetRun>>,
+    cached: &'a HashSet<String>,
+    externs: &'a [Extern],
+    articles: &'a [Article],
+    options: &'a RunOptions,
+}
+
+impl Placing<'_> {
+    fn place(
+        &self,
+        snippets: Vec<Snippet>,
+        keys: Vec<String>,
+        unavailable: Vec<(usize, usize)>,
+    ) -> Placement {
+        let mut placement = Placement {
+            by_article: HashMap::new(),
+            failures: Vec::new(),
+            count: 0,
+            failed: 0,
         };
-        let verdict = judge(&snippet.options, &run);
-        let mut problem = verdict.problem.clone();
-        if problem.is_none()
-            && let Origin::Linked { path } = &snippet.origin
-        {
-            problem = check_golden(&options.root, path, &run, options.bless).err();
+        for (article, event) in unavailable {
+            placement
+                .by_article
+                .entry(article)
+                .or_default()
+                .insert(event, Placed::Unavailable);
         }
-        if let Some(message) = problem {
-            placement.failed += 1;
-            placement.failures.push(Error::Snippet {
-                article: articles[snippet.article].source.clone(),
-                line: snippet.line,
-                snippet: snippet.name(),
-                message,
-            });
+        for (snippet, key) in snippets.into_iter().zip(keys) {
+            let Some(run) = self.runs.get(&key).cloned() else {
+                continue;
+            };
+            let verdict = judge(&snippet.options, snippet.is_inline(), &run);
+            let mut problem = verdict.problem.clone();
+            if problem.is_none()
+                && let Origin::Linked { path } = &snippet.origin
+            {
+                let options = self.options;
+                problem = check_golden(&options.root, path, &run, options.bless).err();
+            }
+            if let Some(message) = problem {
+                placement.failed += 1;
+                placement.failures.push(Error::Snippet {
+                    article: self.articles[snippet.article].source.clone(),
+                    line: snippet.line,
+                    snippet: snippet.name(),
+                    message,
+                });
+            }
+            placement.count += 1;
+            let crates = crates_used(&snippet.code.standalone(), self.externs)
+                .into_iter()
+                .map(|e| (e.package.clone(), e.version.clone()))
+                .collect();
+            let event = snippet.event;
+            let embed = Embed {
+                snippet,
+                run,
+                verdict,
+                crates,
+                cached: self.cached.contains(&key),
+                key,
+            };
+            placement
+                .by_article
+                .entry(embed.snippet.article)
+                .or_default()
+                .insert(event, Placed::Embed(Box::new(embed)));
         }
-        placement.count += 1;
-        let event = snippet.event;
         placement
-            .by_article
-            .entry(snippet.article)
-            .or_default()
-            .insert(
-                event,
-                Placed::Embed(Box::new(Embed {
-                    snippet,
-                    run,
-                    verdict,
-                })),
-            );
     }
-    placement
 }
 
 /// Runs every compiled unit (in parallel) and pairs each key with its run.
@@ -448,15 +548,21 @@ fn build_and_run(
                     SnippetRun {
                         compile: Compile::Succeeded,
                         execution,
+                        toolchain: String::new(),
+                        ran_at: None,
                     }
                 }
                 Some(compile::Compiled::Failed(diagnostics)) => SnippetRun {
                     compile: Compile::Failed(diagnostics.clone()),
                     execution: None,
+                    toolchain: String::new(),
+                    ran_at: None,
                 },
                 None => SnippetRun {
                     compile: Compile::Failed("kiln lost track of this snippet's build".into()),
                     execution: None,
+                    toolchain: String::new(),
+                    ran_at: None,
                 },
             };
             progress.inc(1);

@@ -63,14 +63,34 @@ impl SnippetOptions {
     }
 }
 
-/// Options from a fence info string such as `rust,no_run,edition2024`.
-/// Unknown words are other tools' (`editable`, …) and are ignored.
-pub fn fence_options(info: &str, config: &SnippetConfig) -> SnippetOptions {
+/// Options from a fence info string such as `rust,no_run,edition2024` or
+/// `rust,timeout=2s`. Unknown words are other tools' (`editable`, …) and
+/// are ignored; a known `key=value` with a bad value is an error.
+pub fn fence_options(info: &str, config: &SnippetConfig) -> Result<SnippetOptions, String> {
     let mut options = SnippetOptions::defaults(config);
     for word in fence_words(info).skip(1) {
-        apply_flag(&mut options, word);
+        match word.split_once('=') {
+            Some((key, value)) if key.trim() == "timeout" => {
+                apply_setting(&mut options, key.trim(), value.trim())
+                    .map_err(|e| e.replace("`// kiln:` option", "fence option"))?;
+            }
+            _ => {
+                apply_flag(&mut options, word);
+            }
+        }
     }
-    options
+    Ok(options)
+}
+
+/// Options of an inline block: its fence's, then a first `// kiln: …`
+/// line, as a linked file has; and the code to show (without that line).
+pub fn inline_options(
+    info: &str,
+    code: &str,
+    config: &SnippetConfig,
+) -> Result<(SnippetOptions, String), String> {
+    let options = fence_options(info, config)?;
+    kiln_line(code, options)
 }
 
 /// Applies a rustdoc attribute; false if the word is not one.
@@ -99,7 +119,38 @@ pub fn linked_options(
     source: &str,
     config: &SnippetConfig,
 ) -> Result<(SnippetOptions, String), String> {
-    let mut options = SnippetOptions::defaults(config);
+    kiln_line(source, SnippetOptions::defaults(config))
+}
+
+/// Applies a `key = value` option.
+fn apply_setting(options: &mut SnippetOptions, key: &str, value: &str) -> Result<(), String> {
+    match key {
+        "timeout" => {
+            options.timeout =
+                parse_duration(value).map_err(|e| format!("`// kiln:` option `timeout`: {e}"))?;
+            if options.timeout.is_zero() {
+                return Err("`// kiln:` option `timeout` must be longer than zero".into());
+            }
+        }
+        "edition" if EDITIONS.contains(&value) => {
+            options.edition = value.to_owned();
+        }
+        _ => {
+            return Err(format!(
+                "unknown `// kiln:` option `{key} = {value}`; {EXPECTED_OPTIONS}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Applies the options of a `// kiln: …` line among the first comment
+/// lines of `source` to `options`; returns them and the code without that
+/// line.
+fn kiln_line(
+    source: &str,
+    mut options: SnippetOptions,
+) -> Result<(SnippetOptions, String), String> {
     let options_line = source
         .lines()
         .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with("//"))
@@ -111,24 +162,12 @@ pub fn linked_options(
     let spec = line.trim_start().trim_start_matches("// kiln:");
     for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         if let Some((key, value)) = item.split_once('=') {
-            let (key, value) = (key.trim(), value.trim());
-            match key {
-                "timeout" => {
-                    options.timeout = parse_duration(value)
-                        .map_err(|e| format!("`// kiln:` option `timeout`: {e}"))?;
-                    if options.timeout.is_zero() {
-                        return Err("`// kiln:` option `timeout` must be longer than zero".into());
-                    }
-                }
-                "edition" if EDITIONS.contains(&value) => {
-                    options.edition = value.to_owned();
-                }
-                _ => {
-                    return Err(format!(
-                        "unknown `// kiln:` option `{item}`; {EXPECTED_OPTIONS}"
-                    ));
-                }
-            }
+            apply_setting(&mut options, key.trim(), value.trim()).map_err(|e| {
+                e.replace(
+                    &format!("`{} = {}`", key.trim(), value.trim()),
+                    &format!("`{item}`"),
+                )
+            })?;
         } else if !apply_flag(&mut options, item) {
             return Err(format!(
                 "unknown `// kiln:` option `{item}`; {EXPECTED_OPTIONS}"
@@ -155,18 +194,23 @@ mod tests {
     #[test]
     fn fence_attributes() {
         let config = SnippetConfig::default();
-        let o = fence_options("rust,no_run", &config);
+        let fence = |info: &str| fence_options(info, &config).unwrap();
+        let o = fence("rust,no_run");
         assert_eq!(o.mode, Mode::NoRun);
-        let o = fence_options("rust should_panic,edition2024,editable", &config);
+        let o = fence("rust should_panic,edition2024,editable");
         assert!(o.should_panic);
         assert_eq!(o.edition, "2024");
         assert_eq!(o.flags(), ["should_panic"]);
-        assert_eq!(
-            fence_options("rust,compile_fail", &config).mode,
-            Mode::CompileFail
-        );
-        assert_eq!(fence_options("rust,ignore", &config).mode, Mode::Ignore);
-        assert_eq!(fence_options("rust,edition2077", &config).edition, "2021");
+        assert_eq!(fence("rust,compile_fail").mode, Mode::CompileFail);
+        assert_eq!(fence("rust,ignore").mode, Mode::Ignore);
+        assert_eq!(fence("rust,edition2077").edition, "2021");
+        assert_eq!(fence("rust,timeout=2s").timeout, Duration::from_secs(2));
+        let e = fence_options("rust,timeout=soon", &config).unwrap_err();
+        assert!(e.starts_with("fence option `timeout`"), "{e}");
+        let (o, shown) =
+            inline_options("rust", "// kiln: timeout = 3s\nloop {}\n", &config).unwrap();
+        assert_eq!(o.timeout, Duration::from_secs(3));
+        assert_eq!(shown, "loop {}\n");
     }
 
     #[test]

@@ -77,6 +77,33 @@ impl Toolchain {
         })
     }
 
+    /// A field of `rustc -vV`, such as `release` (`1.95.0`).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.version
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
+            .map(str::trim)
+    }
+
+    /// `rustc 1.95.0`, for readers.
+    pub fn describe(&self) -> String {
+        format!(
+            "rustc {}",
+            self.field("release").unwrap_or("(unknown version)")
+        )
+    }
+
+    /// Text rustc or a program printed, with the standard library's
+    /// `/rustc/<commit hash>/` paths named by the release instead.
+    pub fn tidy(&self, text: &str) -> String {
+        match (self.field("commit-hash"), self.field("release")) {
+            (Some(hash), Some(release)) if !hash.is_empty() => {
+                text.replace(&format!("/rustc/{hash}/"), &format!("/rustc/{release}/"))
+            }
+            _ => text.to_owned(),
+        }
+    }
+
     /// A command that runs rustc, through the wrapper if there is one.
     pub fn command(&self) -> Command {
         match &self.wrapper {

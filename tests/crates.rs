@@ -1,0 +1,296 @@
+//! Snippets that use crates from `snippets/Cargo.toml`, built by the real
+//! cargo and rustc. The crates are path dependencies written here, so no
+//! test needs the network.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Run, Site, assert_says, kiln_command, text};
+
+/// A site whose `snippets/Cargo.toml` depends on a small local crate,
+/// `tiny` (with a `shout` feature and a macro).
+fn site_with_tiny() -> Site {
+    let site = Site::new();
+    site.file(
+        "snippets/Cargo.toml",
+        "[package]\nname = \"kb\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ntiny = { path = \"../crates/tiny\", features = [\"shout\"] }\n",
+    );
+    site.file(
+        "crates/tiny/Cargo.toml",
+        "[package]\nname = \"tiny\"\nversion = \"0.3.1\"\nedition = \"2021\"\n\n[features]\nshout = []\n",
+    );
+    site.file(
+        "crates/tiny/src/lib.rs",
+        r#"pub fn greet(name: &str) -> String {
+    if cfg!(feature = "shout") { format!("HELLO, {}!", name.to_uppercase()) } else { format!("hello, {name}") }
+}
+pub fn check(n: i32) -> Result<i32, String> {
+    if n < 0 { Err(format!("{n} is negative")) } else { Ok(n) }
+}
+#[macro_export]
+macro_rules! twice { ($e:expr) => { ($e) * 2 } }
+"#,
+    );
+    site
+}
+
+fn article_with(site: &Site, body: &str) {
+    site.file("content/a.md", common::article("Crates", body));
+}
+
+/// `kiln build` with `CARGO` and `RUSTC` wrappers that count their runs.
+/// Returns the run and the counts (cargo, rustc) of this build.
+fn counted_build(site: &Site) -> (Run, usize, usize) {
+    let wrapper = |name: &str, real: &str| {
+        let counter = site.path(&format!("{name}.count"));
+        let script = site.path(&format!("{name}-wrapper.sh"));
+        if script.exists() {
+            // Rewriting it would change the toolchain's fingerprint.
+            return (script, counter);
+        }
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho x >> '{}'\nexec {real} \"$@\"\n",
+                counter.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        (script, counter)
+    };
+    let (cargo, cargo_count) = wrapper("cargo", "cargo");
+    let (rustc, rustc_count) = wrapper("rustc", "rustc");
+    let count = |path: &Path| {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let (cargo_before, rustc_before) = (count(&cargo_count), count(&rustc_count));
+    let output = kiln_command(site.root(), &["build"])
+        .env("CARGO", &cargo)
+        .env("RUSTC", &rustc)
+        .output()
+        .unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    (
+        run,
+        count(&cargo_count) - cargo_before,
+        count(&rustc_count) - rustc_before,
+    )
+}
+
+#[test]
+fn snippets_use_crates_the_way_crate_docs_write_them() {
+    let site = site_with_tiny();
+    article_with(
+        &site,
+        r#"```rust
+println!("{}", tiny::greet("kiln"));
+```
+
+```rust
+use std::error::Error;
+# fn main() -> Result<(), Box<dyn Error>> {
+let n = tiny::check(21)?;
+println!("{}", n * 2);
+# Ok(())
+# }
+```
+
+```rust
+let n = tiny::check(4)?;
+println!("checked {n}");
+Ok::<(), Box<dyn std::error::Error>>(())
+```
+
+```rust
+#[macro_use]
+extern crate tiny;
+println!("{}", twice!(21));
+```
+
+```rust,should_panic
+tiny::check(-1).unwrap();
+```
+
+```rust,compile_fail
+let s: u8 = tiny::greet("x");
+```
+
+```rust
+#![crate_name = "rary"]
+fn main() {
+    println!("crate {}", module_path!());
+}
+```
+"#,
+    );
+    site.build();
+    let page = site.page("a/index.html");
+    let outputs: Vec<String> = page
+        .select(".snippet-output samp")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(outputs[0], "HELLO, KILN!");
+    assert_eq!(outputs[1], "42");
+    assert_eq!(outputs[2], "checked 4");
+    assert_eq!(outputs[3], "42");
+    assert!(outputs[4].contains("-1 is negative"), "{}", outputs[4]);
+    assert!(outputs[5].contains("mismatched types"), "{}", outputs[5]);
+    assert_eq!(outputs[6], "crate rary");
+    // Provenance: the toolchain and the locked version of the crate used.
+    let provenance = page.texts(".snippet-status .provenance");
+    assert!(provenance[0].starts_with("rustc 1."), "{provenance:?}");
+    assert!(provenance[0].contains("tiny 0.3.1"), "{provenance:?}");
+    assert!(!provenance[6].contains("tiny"), "{provenance:?}");
+    // The lock file cargo made is beside the manifest, for committing.
+    assert!(site.exists("snippets/Cargo.lock"));
+    // Lists say how an article's snippets fared.
+    assert_eq!(
+        site.page("index.html").texts(".snippet-count"),
+        ["7 snippets, all pass"]
+    );
+}
+
+#[test]
+fn a_warm_build_starts_no_cargo_and_no_rustc_and_a_lock_change_rebuilds() {
+    let site = site_with_tiny();
+    article_with(
+        &site,
+        "```rust\nprintln!(\"{}\", tiny::greet(\"a\"));\n```\n",
+    );
+    let (run, cargo, rustc) = counted_build(&site);
+    run.assert_ok();
+    assert!(cargo >= 1 && rustc >= 2, "cargo {cargo}, rustc {rustc}");
+    assert!(
+        run.stdout.contains("dependencies built by cargo"),
+        "{}",
+        run.stdout
+    );
+    let (run, cargo, rustc) = counted_build(&site);
+    run.assert_ok();
+    assert_eq!((cargo, rustc), (0, 0), "{}", run.stdout);
+    // Editing a snippet recompiles that one, not the dependencies.
+    article_with(
+        &site,
+        "```rust\nprintln!(\"{}\", tiny::greet(\"b\"));\n```\n",
+    );
+    let (run, cargo, rustc) = counted_build(&site);
+    run.assert_ok();
+    assert_eq!((cargo, rustc), (0, 1), "{}", run.stdout);
+    // A changed lock file (here: the local crate's version) rebuilds the
+    // dependencies and the snippets.
+    let manifest = site.path("crates/tiny/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("0.3.1", "0.4.0")).unwrap();
+    let (run, cargo, rustc) = counted_build(&site);
+    run.assert_ok();
+    assert!(cargo >= 1 && rustc >= 2, "cargo {cargo}, rustc {rustc}");
+    assert!(run.stdout.contains("(0 cached)"), "{}", run.stdout);
+    let lock = std::fs::read_to_string(site.path("snippets/Cargo.lock")).unwrap();
+    assert!(lock.contains("0.4.0"), "{lock}");
+    assert!(
+        site.page("a/index.html")
+            .texts(".provenance")
+            .iter()
+            .all(|p| p.contains("tiny 0.4.0"))
+    );
+}
+
+#[test]
+fn an_unknown_crate_offline_is_one_error_naming_the_manifest_line() {
+    let site = site_with_tiny();
+    article_with(&site, "Text.\n");
+    site.build();
+    let before = common::tree(&site.path("public"));
+    site.file(
+        "snippets/Cargo.toml",
+        "[package]\nname = \"kb\"\nversion = \"0.1.0\"\n\n[dependencies]\nkiln-test-no-such-crate = \"1\"\n",
+    );
+    article_with(&site, "```rust\nprintln!(\"x\");\n```\n");
+    let run = site.kiln(&["build", "--offline"]);
+    run.assert_failed();
+    assert_says(
+        &run,
+        "error: snippets/Cargo.toml:6: cargo could not build the snippets' dependencies",
+    );
+    assert_says(&run, "`kiln-test-no-such-crate`");
+    assert_eq!(common::tree(&site.path("public")), before);
+}
+
+#[test]
+fn a_broken_manifest_names_its_line_and_column() {
+    let site = Site::new();
+    site.file("snippets/Cargo.toml", "[dependencies\ntiny = 1\n");
+    article_with(&site, "```rust\nprintln!(\"x\");\n```\n");
+    let run = site.kiln(&["build"]);
+    run.assert_failed();
+    assert_says(&run, "error: snippets/Cargo.toml:1:14:");
+}
+
+#[test]
+fn inline_snippets_take_options_in_the_fence_and_a_kiln_line() {
+    let site = Site::new();
+    article_with(
+        &site,
+        "```rust,timeout=1s\nloop { std::thread::sleep(std::time::Duration::from_millis(10)); }\n```\n\n```rust\n// kiln: timeout = 1s\nloop { std::thread::sleep(std::time::Duration::from_millis(10)); }\n```\n",
+    );
+    let run = site.kiln(&["build"]);
+    run.assert_failed();
+    assert_says(&run, "content/a.md:7: inline snippet: was stopped after 1s");
+    assert_says(
+        &run,
+        "content/a.md:11: inline snippet: was stopped after 1s",
+    );
+    assert_says(&run, "`timeout=30s` in the fence");
+    // The `// kiln:` line is an option, not code to show.
+    site.file(
+        "content/a.md",
+        common::article(
+            "Crates",
+            "```rust\n// kiln: timeout = 5s\nprintln!(\"hi\");\n```\n",
+        ),
+    );
+    site.build();
+    let code = text(&site.page("a/index.html").one(".snippet pre.code"));
+    assert_eq!(code, "println!(\"hi\");");
+}
+
+#[test]
+fn the_report_lists_every_snippet() {
+    let site = site_with_tiny();
+    article_with(
+        &site,
+        "```rust\nprintln!(\"{}\", tiny::greet(\"a\"));\n```\n\n```rust,ignore\nnot rust\n```\n",
+    );
+    site.kiln(&["build", "--report", "report.json"]).assert_ok();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(site.path("report.json")).unwrap()).unwrap();
+    let snippets = report["snippets"].as_array().unwrap();
+    assert_eq!(snippets.len(), 2);
+    assert_eq!(snippets[0]["article"], "content/a.md");
+    assert_eq!(snippets[0]["line"], 7);
+    assert_eq!(snippets[0]["outcome"], "passed");
+    assert_eq!(snippets[0]["cached"], false);
+    assert_eq!(snippets[0]["crates"][0]["name"], "tiny");
+    assert!(
+        snippets[0]["toolchain"]
+            .as_str()
+            .unwrap()
+            .starts_with("rustc ")
+    );
+    assert_eq!(snippets[1]["outcome"], "skipped");
+    site.kiln(&["check", "--report", "report.json"]).assert_ok();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(site.path("report.json")).unwrap()).unwrap();
+    assert_eq!(report["snippets"][0]["cached"], true);
+}
