@@ -7,8 +7,16 @@
 //! - one `rustc` of all of them merged by hand into one crate,
 //! - kiln's warm rebuild and the rustc invocations it reports.
 //!
+//! Then a site of 20 snippets that use crates (serde + serde_json, regex,
+//! itoa, from crates.io, through `snippets/Cargo.toml`):
+//! - the first build, which has cargo build the dependencies,
+//! - a cold snippet build with the dependencies already built,
+//! - one merged `rustc` and one `rustc` per snippet with the same `--extern`s,
+//! - the warm rebuild: cargo and rustc runs (both must be 0).
+//!
 //! Environment: `KILN_BENCH_SNIPPETS` (default `20,100`), `KILN_BENCH_RUNS`
-//! (default 3).
+//! (default 3), `KILN_BENCH_CRATES=0` skips the crates part (it needs
+//! crates.io the first time).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -68,6 +76,218 @@ fn main() {
             warm_rustc
         );
     }
+    if std::env::var("KILN_BENCH_CRATES").as_deref() != Ok("0") {
+        crates_bench(kiln, runs);
+    }
+}
+
+/// The snippets-with-crates part: see the module comment.
+fn crates_bench(kiln: &str, runs: usize) {
+    let n = 20;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    generate_crates_site(root, n);
+    let first = time(|| {
+        kiln_build(kiln, root);
+    });
+    let cold = median(runs, || {
+        let _ = std::fs::remove_dir_all(root.join(".kiln-cache/runs"));
+        time(|| {
+            kiln_build(kiln, root);
+        })
+    });
+    let args = extern_args(root);
+    let each = median(runs, || time(|| rustc_each_with(root, n, &args)));
+    let merged = median(runs, || time(|| rustc_merged_with(root, n, &args)));
+    let output = Command::new(kiln)
+        .arg("build")
+        .current_dir(root)
+        .output()
+        .expect("kiln runs");
+    let summary = String::from_utf8_lossy(&output.stdout).into_owned();
+    let warm_rustc = summary
+        .split("compiled in ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("?");
+    let warm_cargo = if summary.contains("built by cargo") {
+        1
+    } else {
+        0
+    };
+    println!();
+    println!("snippets using crates (serde, serde_json, regex, itoa): medians of {runs} runs");
+    println!(
+        "{:>5}  {:>12}  {:>10}  {:>11}  {:>11}  {:>8}  {:>10}  {:>10}  {:>10}",
+        "N",
+        "first build",
+        "kiln cold",
+        "rustc each",
+        "one merged",
+        "vs each",
+        "vs merged",
+        "warm cargo",
+        "warm rustc"
+    );
+    println!(
+        "{n:>5}  {:>11.2}s  {:>9.2}s  {:>10.2}s  {:>10.2}s  {:>7.1}x  {:>9.2}x  {:>10}  {:>10}",
+        first.as_secs_f64(),
+        cold.as_secs_f64(),
+        each.as_secs_f64(),
+        merged.as_secs_f64(),
+        each.as_secs_f64() / cold.as_secs_f64(),
+        cold.as_secs_f64() / merged.as_secs_f64(),
+        warm_cargo,
+        warm_rustc
+    );
+}
+
+/// The `--extern` and `-L` arguments of the dependencies kiln built.
+fn extern_args(root: &Path) -> Vec<String> {
+    let deps = std::fs::read_dir(root.join(".kiln-cache/deps"))
+        .expect("kiln built the dependencies")
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .expect("a dependencies record");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(deps.path()).unwrap()).unwrap();
+    let mut args = Vec::new();
+    for e in record["externs"].as_array().unwrap() {
+        args.push("--extern".to_owned());
+        args.push(format!(
+            "{}={}",
+            e["name"].as_str().unwrap(),
+            e["path"].as_str().unwrap()
+        ));
+    }
+    args.push("-L".to_owned());
+    args.push(format!(
+        "dependency={}",
+        record["search_dir"].as_str().unwrap()
+    ));
+    args
+}
+
+fn rustc_with(dir: &Path, file: &str, out: &str, args: &[String]) {
+    let status = Command::new("rustc")
+        .args([
+            "--edition",
+            "2021",
+            "--crate-type",
+            "bin",
+            "-A",
+            "warnings",
+            "-o",
+            out,
+        ])
+        .args(args)
+        .arg(file)
+        .current_dir(dir)
+        .status()
+        .expect("rustc runs");
+    assert!(status.success(), "rustc failed on {file}");
+}
+
+fn rustc_each_with(root: &Path, n: usize, args: &[String]) {
+    let out = tempfile::tempdir().unwrap();
+    for i in 0..n {
+        let file = root.join(format!("snippets/c{i:03}.rs"));
+        rustc_with(
+            out.path(),
+            file.to_str().unwrap(),
+            &format!("c{i:03}"),
+            args,
+        );
+    }
+}
+
+fn rustc_merged_with(root: &Path, n: usize, args: &[String]) {
+    let out = tempfile::tempdir().unwrap();
+    let mut merged = String::new();
+    for i in 0..n {
+        let body = std::fs::read_to_string(root.join(format!("snippets/c{i:03}.rs"))).unwrap();
+        writeln!(merged, "mod c{i} {{\n{body}\npub fn run() {{ main() }}\n}}").unwrap();
+    }
+    merged.push_str("fn main() {\n    match std::env::args().nth(1).as_deref() {\n");
+    for i in 0..n {
+        writeln!(merged, "        Some(\"c{i}\") => c{i}::run(),").unwrap();
+    }
+    merged.push_str("        _ => {}\n    }\n}\n");
+    std::fs::write(out.path().join("merged.rs"), merged).unwrap();
+    rustc_with(out.path(), "merged.rs", "merged", args);
+}
+
+/// One of four kinds of small program using a crate, made distinct by `i`.
+fn crate_snippet(i: usize) -> String {
+    match i % 4 {
+        0 => format!(
+            r#"use serde::{{Deserialize, Serialize}};
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Note {{
+    id: u32,
+    title: String,
+    tags: Vec<String>,
+}}
+
+fn main() {{
+    let note = Note {{ id: {i}, title: "note {i}".into(), tags: vec!["rust".into()] }};
+    let json = serde_json::to_string(&note).unwrap();
+    let back: Note = serde_json::from_str(&json).unwrap();
+    println!("{{json}} -> {{back:?}}");
+}}
+"#
+        ),
+        1 => format!(
+            r#"fn main() {{
+    let re = regex::Regex::new(r"(\d{{4}})-(\d{{2}})-(\d{{2}})").unwrap();
+    let text = "released 2023-03-{day:02} and 2024-01-{day:02}";
+    for caps in re.captures_iter(text) {{
+        println!("year {{}} month {{}} day {{}}", &caps[1], &caps[2], &caps[3]);
+    }}
+}}
+"#,
+            day = 1 + i % 28
+        ),
+        2 => format!(
+            r#"fn main() {{
+    let mut buffer = itoa::Buffer::new();
+    let mut total = 0;
+    for n in 0..{limit}u64 {{
+        total += buffer.format(n * {i}).len();
+    }}
+    println!("{{total}} digits");
+}}
+"#,
+            limit = 1000 + i
+        ),
+        _ => format!(
+            r##"fn main() {{
+    let v: serde_json::Value = serde_json::from_str(r#"{{"n": {i}, "list": [1, 2, 3]}}"#).unwrap();
+    let sum: i64 = v["list"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).sum();
+    println!("n = {{}}, sum = {{sum}}", v["n"]);
+}}
+"##
+        ),
+    }
+}
+
+fn generate_crates_site(root: &Path, n: usize) {
+    std::fs::create_dir_all(root.join("content")).unwrap();
+    std::fs::create_dir_all(root.join("snippets")).unwrap();
+    std::fs::write(
+        root.join("snippets/Cargo.toml"),
+        "[package]\nname = \"bench-snippets\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\nserde = { version = \"1\", features = [\"derive\"] }\nserde_json = \"1\"\nregex = \"1\"\nitoa = \"1\"\n",
+    )
+    .unwrap();
+    for i in 0..n {
+        std::fs::write(root.join(format!("snippets/c{i:03}.rs")), crate_snippet(i)).unwrap();
+    }
+    let mut md = "---\ntitle: Crates\n---\n\n".to_owned();
+    for i in 0..n {
+        writeln!(md, "[c{i:03}.rs](../snippets/c{i:03}.rs)\n").unwrap();
+    }
+    std::fs::write(root.join("content/crates.md"), md).unwrap();
 }
 
 fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {

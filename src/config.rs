@@ -101,6 +101,34 @@ pub struct SnippetConfig {
     pub cache_dir: PathBuf,
     /// The default edition of snippets.
     pub edition: String,
+    /// How hard the walls around a snippet's run must be.
+    pub sandbox: SandboxMode,
+    /// Environment variables snippets may see besides `PATH`, `LANG`,
+    /// `LC_*` and `TZ` (each is named on the page).
+    pub env: Vec<String>,
+    /// A run's address space, such as `2GiB`.
+    #[serde(deserialize_with = "deserialize_size")]
+    pub memory: u64,
+    /// A run's processes and threads.
+    pub processes: u64,
+    /// The largest file a run may write, such as `1GiB`.
+    #[serde(deserialize_with = "deserialize_size")]
+    pub file_size: u64,
+    /// A run's CPU time, such as `60s`.
+    #[serde(deserialize_with = "deserialize_duration")]
+    pub cpu_time: Duration,
+}
+
+/// `snippets.sandbox`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxMode {
+    /// Every wall must stand, or the build fails.
+    Required,
+    /// Raise every wall the machine allows, and say which are down.
+    BestEffort,
+    /// Run snippets with the builder's rights and environment.
+    Off,
 }
 
 impl Default for SnippetConfig {
@@ -110,6 +138,12 @@ impl Default for SnippetConfig {
             output_limit: 64 * 1024,
             cache_dir: PathBuf::from(".kiln-cache"),
             edition: "2021".to_owned(),
+            sandbox: SandboxMode::BestEffort,
+            env: Vec::new(),
+            memory: 2 << 30,
+            processes: 256,
+            file_size: 1 << 30,
+            cpu_time: Duration::from_secs(60),
         }
     }
 }
@@ -125,6 +159,53 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         format!("`{text}` is not a duration; write it as `10s`, `1m 30s` or `500ms`")
     })?;
     Duration::try_from(span).map_err(|_| format!("`{text}` is negative"))
+}
+
+/// Reads a size written as `2GiB`, `512MiB`, `64KiB`, `1GB` or a number
+/// of bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_size: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        "t" | "tb" => 1_000_000_000_000,
+        "tib" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size; write it as `2GiB`, `512MiB` or a number of bytes"
+            ));
+        }
+    };
+    let value: f64 = number.parse().map_err(|_| {
+        format!("`{text}` is not a size; write it as `2GiB`, `512MiB` or a number of bytes")
+    })?;
+    let bytes = value * unit_size as f64;
+    if !(1.0..=u64::MAX as f64).contains(&bytes) {
+        return Err(format!("`{text}` is not a size kiln can set"));
+    }
+    Ok(bytes as u64)
+}
+
+fn deserialize_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bytes(u64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Bytes(n) => Ok(n),
+        Raw::Text(t) => parse_size(&t).map_err(serde::de::Error::custom),
+    }
 }
 
 fn deserialize_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -188,6 +269,11 @@ impl Config {
         }
         if self.snippets.timeout.is_zero() {
             return fail("`snippets.timeout` must be longer than zero".to_owned());
+        }
+        if self.snippets.processes == 0 || self.snippets.cpu_time.as_secs() == 0 {
+            return fail(
+                "`snippets.processes` and `snippets.cpu_time` must allow at least one process and one second".to_owned(),
+            );
         }
         if !EDITIONS.contains(&self.snippets.edition.as_str()) {
             return fail(format!(
@@ -287,6 +373,16 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("kiln.toml:2:1:"), "{text}");
         assert!(text.contains("titel"), "{text}");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("512 MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5KiB"), Ok(1536));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("0").is_err());
     }
 
     #[test]

@@ -119,6 +119,9 @@ pub enum Error {
         message: String,
     },
 
+    #[error("sandbox: {message}")]
+    Sandbox { message: String },
+
     #[error("the search index failed: {message}")]
     Search { message: String },
 
@@ -159,6 +162,7 @@ impl Error {
             | Error::NoRustc { .. }
             | Error::RustcVersion { .. }
             | Error::Search { .. }
+            | Error::Sandbox { .. }
             | Error::EmptyTitle
             | Error::Serve { .. } => (None, 0),
         }

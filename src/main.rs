@@ -35,7 +35,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // A snippet's sandbox: raises the walls and becomes the snippet, as
+    // quickly as it can (no argument parser).
+    if args
+        .get(1)
+        .is_some_and(|a| a == kiln::snippet::SANDBOX_COMMAND)
+    {
+        let message = kiln::snippet::enter_sandbox(&args[2..]);
+        eprint!("{}{message}", kiln::snippet::SANDBOX_FAILURE_PREFIX);
+        return ExitCode::from(kiln::snippet::SANDBOX_FAILED as u8);
+    }
+    match Cli::parse_from(args).command {
         Command::Build(args) => cmd::build::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::New(args) => cmd::new::run(args),

@@ -3,7 +3,7 @@
 
 use super::code_block_html;
 use crate::highlight::{Highlighter, escape_html};
-use crate::snippet::{Compile, Embed, Origin, Outcome, Stream};
+use crate::snippet::{Compile, Embed, Origin, Outcome, Stream, Walls};
 
 /// Stands where a linked snippet could not be read; such a build fails,
 /// so this is only ever seen by `kiln check`.
@@ -80,6 +80,23 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
     );
     if let Some(ran_at) = &run.ran_at {
         provenance.push(format!("ran {ran_at}"));
+        provenance.push(match &run.walls {
+            Some(walls) if *walls == Walls::all() => "sandboxed".to_owned(),
+            Some(walls)
+                if *walls
+                    == (Walls {
+                        network: false,
+                        ..Walls::all()
+                    }) =>
+            {
+                "sandboxed, with network access".to_owned()
+            }
+            Some(walls) => format!("sandboxed in part: {}", walls.describe()),
+            None => "not sandboxed".to_owned(),
+        });
+        for name in &run.saw {
+            provenance.push(format!("saw `{name}`"));
+        }
     }
     let provenance = if provenance.is_empty() {
         String::new()

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::Site;
 use crate::error::Error;
-use crate::snippet::{Origin, Outcome, Placed};
+use crate::snippet::{Origin, Outcome, Placed, Walls};
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -32,6 +32,10 @@ struct SnippetEntry<'a> {
     cached: bool,
     toolchain: &'a str,
     ran_at: Option<&'a str>,
+    /// The walls the run had (`null`: not sandboxed).
+    walls: Option<&'a Walls>,
+    /// The variables of `snippets.env` it could see.
+    saw: &'a [String],
     crates: Vec<Crate<'a>>,
 }
 
@@ -71,6 +75,8 @@ pub fn write_report(path: &Path, site: &Site) -> Result<(), Error> {
                 cached: embed.cached,
                 toolchain: &embed.run.toolchain,
                 ran_at: embed.run.ran_at.as_deref(),
+                walls: embed.run.walls.as_ref(),
+                saw: &embed.run.saw,
                 crates: embed
                     .crates
                     .iter()

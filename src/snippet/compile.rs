@@ -65,6 +65,12 @@ pub fn compile_all(
             path: std::env::temp_dir(),
             source,
         })?;
+    // The binaries must be runnable by the sandbox's user (a root
+    // builder's snippets run as nobody).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755));
+    }
     let builder = Builder {
         toolchain,
         extra_args,

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use process_wrap::std::{CommandWrap, ProcessGroup};
 use serde::{Deserialize, Serialize};
 
+use super::sandbox::{self, Limits, Walls};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stream {
     Stdout,
@@ -45,20 +47,75 @@ pub struct Execution {
 /// flight from its pipes.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
-pub fn execute(binary: &Path, arg: Option<&str>, timeout: Duration, limit: usize) -> Execution {
+/// How to run one snippet.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSpec<'a> {
+    pub timeout: Duration,
+    /// Bytes of output kept.
+    pub output_limit: usize,
+    /// The walls and limits to run inside, or `None` for none.
+    pub sandbox: Option<Sandboxed<'a>>,
+}
+
+/// A sandboxed run: kiln runs itself as `run-sandboxed`, which raises
+/// `walls` and then becomes the snippet.
+#[derive(Debug, Clone, Copy)]
+pub struct Sandboxed<'a> {
+    pub walls: &'a Walls,
+    pub limits: Limits,
+    /// The variables the snippet may see.
+    pub env: &'a [(String, std::ffi::OsString)],
+}
+
+/// The exit code of `kiln run-sandboxed` when a wall could not be raised.
+pub const SANDBOX_FAILED: i32 = 125;
+
+pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Execution {
     let started = Instant::now();
     let run_dir = match tempfile::Builder::new().prefix("kiln-run-").tempdir() {
         Ok(dir) => dir,
         Err(e) => return failed(format!("cannot make a working folder: {e}"), started),
     };
-    let mut command = Command::new(binary);
+    let mut command = match &spec.sandbox {
+        None => {
+            let mut command = Command::new(binary);
+            command.args(arg);
+            command
+        }
+        Some(sandboxed) => {
+            let exe = match std::env::current_exe() {
+                Ok(exe) => exe,
+                Err(e) => return failed(format!("cannot find kiln's own binary: {e}"), started),
+            };
+            if rustix::process::geteuid().is_root() {
+                // A root builder's snippet runs as nobody: its folder is
+                // nobody's.
+                let nobody = Some(rustix::process::Uid::from_raw(65534));
+                let group = Some(rustix::process::Gid::from_raw(65534));
+                let _ = rustix::fs::chown(run_dir.path(), nobody, group);
+            }
+            let mut command = Command::new(exe);
+            command
+                .args(sandbox::wrapper_args(
+                    sandboxed.walls,
+                    &sandboxed.limits,
+                    run_dir.path(),
+                    binary,
+                    arg,
+                ))
+                .env_clear()
+                .envs(sandboxed.env.iter().map(|(k, v)| (k, v)))
+                .env("HOME", run_dir.path());
+            command
+        }
+    };
     command
-        .args(arg)
         .current_dir(run_dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .env("RUST_BACKTRACE", "0");
+    let (timeout, limit) = (spec.timeout, spec.output_limit);
     let mut wrapped = CommandWrap::from(command);
     wrapped.wrap(ProcessGroup::leader());
     let mut child = match wrapped.spawn() {
@@ -131,10 +188,18 @@ pub fn execute(binary: &Path, arg: Option<&str>, timeout: Duration, limit: usize
         }
     }
     let (output, truncated) = collector.finish();
+    let mut exit = exit.unwrap_or(Exit::Error("lost track of the snippet".into()));
+    // The sandbox's own failure, not the snippet's.
+    if exit == Exit::Code(SANDBOX_FAILED)
+        && let [only] = output.as_slice()
+        && let Some(message) = only.text.strip_prefix(sandbox::FAILURE_PREFIX)
+    {
+        exit = Exit::Error(format!("the sandbox failed: {}", message.trim()));
+    }
     Execution {
         output,
         truncated,
-        exit: exit.unwrap_or(Exit::Error("lost track of the snippet".into())),
+        exit,
         millis: started.elapsed().as_millis() as u64,
     }
 }

@@ -82,6 +82,9 @@ pub fn judge(options: &SnippetOptions, inline: bool, run: &SnippetRun) -> Verdic
     };
     let ran = |what: String| format!("{what} · ran in {} ms", execution.millis);
     let tail = || output_tail(execution);
+    if let Some(limit) = limit_hit(options, execution) {
+        return Verdict::failed(ran(limit.clone()), format!("{limit}{}", tail()));
+    }
     match (&execution.exit, options.should_panic) {
         (Exit::Code(0), false) => Verdict::passed(ran("exit status 0".to_owned())),
         (Exit::Code(101), true) => Verdict::passed(ran("panicked, as expected".to_owned())),
@@ -121,6 +124,55 @@ pub fn judge(options: &SnippetOptions, inline: bool, run: &SnippetRun) -> Verdic
     }
 }
 
+/// The sandbox limit a failed run ran into, named with how to raise it.
+fn limit_hit(options: &SnippetOptions, execution: &Execution) -> Option<String> {
+    let output: String = execution.output.iter().map(|c| c.text.as_str()).collect();
+    let raise = |setting: &str, value: &str| {
+        format!(
+            "; raise it with `// kiln: {setting} = {value}` (or `{setting}={value}` in the fence) or `snippets.{setting}` in `kiln.toml`"
+        )
+    };
+    match &execution.exit {
+        Exit::Signal(6) if output.contains("memory allocation of") => Some(format!(
+            "ran out of memory: its limit is {}{}",
+            human_size(options.memory),
+            raise("memory", "4GiB")
+        )),
+        Exit::Code(101)
+            if output.contains("Resource temporarily unavailable")
+                || output.contains("failed to spawn thread") =>
+        {
+            Some(format!(
+                "could not start another process or thread: its limit is {} processes and threads{}",
+                options.processes,
+                raise("processes", "1024")
+            ))
+        }
+        Exit::Signal(24) => {
+            Some("used up its CPU time limit (`snippets.cpu_time` in `kiln.toml`)".to_owned())
+        }
+        Exit::Signal(25) => Some(
+            "wrote a file larger than its limit (`snippets.file_size` in `kiln.toml`)".to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+/// `2 GiB`, `512 MiB`, for messages.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (1 << 40, "TiB"),
+        (1 << 30, "GiB"),
+        (1 << 20, "MiB"),
+        (1 << 10, "KiB"),
+    ];
+    UNITS
+        .iter()
+        .find(|(size, _)| bytes >= *size && bytes.is_multiple_of(*size))
+        .map(|(size, unit)| format!("{} {unit}", bytes / size))
+        .unwrap_or_else(|| format!("{bytes} bytes"))
+}
+
 /// The usual name of a Unix signal that ends programs.
 pub fn signal_name(signal: i32) -> Option<&'static str> {
     Some(match signal {
@@ -132,6 +184,8 @@ pub fn signal_name(signal: i32) -> Option<&'static str> {
         11 => "SIGSEGV",
         13 => "SIGPIPE",
         15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
         _ => return None,
     })
 }
@@ -197,6 +251,8 @@ mod tests {
             }),
             toolchain: String::new(),
             ran_at: None,
+            walls: None,
+            saw: Vec::new(),
         }
     }
 
@@ -224,6 +280,8 @@ mod tests {
             execution: None,
             toolchain: String::new(),
             ran_at: None,
+            walls: None,
+            saw: Vec::new(),
         };
         assert_eq!(
             judge(&compile_fail, true, &rejected).outcome,

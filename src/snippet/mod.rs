@@ -15,6 +15,7 @@ mod doctest;
 mod exec;
 mod judge;
 mod options;
+mod sandbox;
 mod toolchain;
 
 use std::collections::{HashMap, HashSet};
@@ -33,10 +34,14 @@ pub use cache::Cache;
 pub use collect::{Collected, collect_snippets};
 pub use deps::{Dependencies, Extern, MANIFEST, crates_used};
 pub use doctest::{PreparedCode, prepare, split_hidden_lines};
-pub use exec::{Chunk, Execution, Exit, Stream};
+pub use exec::{Chunk, Execution, Exit, SANDBOX_FAILED, Stream};
 use judge::check_golden;
 pub use judge::{Outcome, Verdict, judge, signal_name};
 pub use options::{Mode, SnippetOptions};
+pub use sandbox::{
+    COMMAND as SANDBOX_COMMAND, FAILURE_PREFIX as SANDBOX_FAILURE_PREFIX, Walls,
+    enter as enter_sandbox,
+};
 
 /// The folder under the site root that holds linked snippets.
 pub const SNIPPET_DIR: &str = "snippets";
@@ -104,6 +109,12 @@ pub struct SnippetRun {
     /// When it ran (UTC), for readers to judge how fresh the output is.
     #[serde(default)]
     pub ran_at: Option<String>,
+    /// The walls it ran inside (`None`: no sandbox).
+    #[serde(default)]
+    pub walls: Option<Walls>,
+    /// The variables of `snippets.env` it could see.
+    #[serde(default)]
+    pub saw: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,6 +217,10 @@ fn snippet_key(snippet: &Snippet, environment: &str, output_limit: usize) -> Str
         &options.should_panic.to_string(),
         &options.edition,
         &options.timeout.as_millis().to_string(),
+        &format!(
+            "{}|{}|{}",
+            options.network, options.memory, options.processes
+        ),
         &output_limit.to_string(),
         &snippet.code.file_name,
         &snippet.code.standalone(),
@@ -261,8 +276,9 @@ pub fn run_snippets(
     let cargo_ran = deps.as_ref().is_some_and(|(_, ran)| *ran);
     let deps = deps.map(|(deps, _)| deps);
     let environment = format!(
-        "{compiler}\0{}",
-        deps.as_ref().map(|d| d.key.as_str()).unwrap_or_default()
+        "{compiler}\0{}\0{}",
+        deps.as_ref().map(|d| d.key.as_str()).unwrap_or_default(),
+        sandbox::fingerprint(config)
     );
     let keys: Vec<String> = snippets
         .iter()
@@ -279,7 +295,9 @@ pub fn run_snippets(
             .as_ref()
             .map(Dependencies::rustc_args)
             .unwrap_or_default();
-        let (fresh, invocations) = compile_and_run(&misses, toolchain, &extra_args, config)?;
+        let plan = sandbox::plan(config).map_err(|message| Error::Sandbox { message })?;
+        let (fresh, invocations) =
+            compile_and_run(&misses, toolchain, &extra_args, (config, &plan))?;
         rustc_invocations = invocations;
         for (key, run) in fresh {
             // A timeout may pass on a quieter machine: never cache one.
@@ -346,6 +364,8 @@ fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], cache: &Cache, fresh: b
                 execution: None,
                 toolchain: String::new(),
                 ran_at: None,
+                walls: None,
+                saw: Vec::new(),
             };
             runs.insert(key.clone(), Arc::new(run));
             continue;
@@ -374,7 +394,7 @@ fn compile_and_run(
     misses: &[(String, &Snippet)],
     toolchain: &toolchain::Toolchain,
     extra_args: &[std::ffi::OsString],
-    config: &SnippetConfig,
+    (config, plan): (&SnippetConfig, &sandbox::Plan),
 ) -> Result<(Vec<(String, SnippetRun)>, usize), Errors> {
     let progress = indicatif::ProgressBar::new(misses.len() as u64 * 2);
     progress.set_style(
@@ -393,7 +413,7 @@ fn compile_and_run(
     .map_err(Errors::from)?;
     let mut invocations = built.invocations;
     progress.set_message("running snippets");
-    let mut fresh = build_and_run(misses, &built, config, &progress);
+    let mut fresh = build_and_run(misses, &built, (config, plan), &progress);
     // A run that went wrong inside a merged binary is redone alone, so
     // that its panic message names the snippet's own file and lines.
     let retry: Vec<(String, &Snippet)> = misses
@@ -417,7 +437,7 @@ fn compile_and_run(
         )
         .map_err(Errors::from)?;
         invocations += alone.invocations;
-        for (key, run) in build_and_run(&retry, &alone, config, &progress) {
+        for (key, run) in build_and_run(&retry, &alone, (config, plan), &progress) {
             if let Some(slot) = fresh.iter_mut().find(|(k, _)| *k == key) {
                 slot.1 = run;
             }
@@ -431,6 +451,7 @@ fn compile_and_run(
         run.toolchain = toolchain.describe();
         if run.execution.is_some() {
             run.ran_at = Some(now.clone());
+            run.saw = plan.saw.clone();
         }
         if let Compile::Failed(diagnostics) = &mut run.compile {
             *diagnostics = toolchain.tidy(diagnostics);
@@ -529,7 +550,7 @@ impl Placing<'_> {
 fn build_and_run(
     units: &[(String, &Snippet)],
     built: &compile::Built,
-    config: &SnippetConfig,
+    (config, plan): (&SnippetConfig, &sandbox::Plan),
     progress: &indicatif::ProgressBar,
 ) -> Vec<(String, SnippetRun)> {
     units
@@ -537,19 +558,35 @@ fn build_and_run(
         .map(|(key, snippet)| {
             let run = match built.results.get(key) {
                 Some(compile::Compiled::Binary { path, arg }) => {
-                    let execution = (snippet.options.mode == Mode::Run).then(|| {
-                        exec::execute(
-                            path,
-                            arg.as_deref(),
-                            snippet.options.timeout,
-                            config.output_limit,
-                        )
+                    let options = &snippet.options;
+                    // A snippet that asks for the network keeps the other walls.
+                    let walls = plan.walls.clone().map(|walls| Walls {
+                        network: walls.network && !options.network,
+                        ..walls
                     });
+                    let spec = exec::RunSpec {
+                        timeout: options.timeout,
+                        output_limit: config.output_limit,
+                        sandbox: walls.as_ref().map(|walls| exec::Sandboxed {
+                            walls,
+                            limits: sandbox::Limits {
+                                memory: options.memory,
+                                processes: options.processes,
+                                file_size: plan.file_size,
+                                cpu_seconds: plan.cpu_seconds,
+                            },
+                            env: &plan.env,
+                        }),
+                    };
+                    let execution = (options.mode == Mode::Run)
+                        .then(|| exec::execute(path, arg.as_deref(), &spec));
                     SnippetRun {
                         compile: Compile::Succeeded,
                         execution,
                         toolchain: String::new(),
                         ran_at: None,
+                        walls,
+                        saw: Vec::new(),
                     }
                 }
                 Some(compile::Compiled::Failed(diagnostics)) => SnippetRun {
@@ -557,12 +594,16 @@ fn build_and_run(
                     execution: None,
                     toolchain: String::new(),
                     ran_at: None,
+                    walls: None,
+                    saw: Vec::new(),
                 },
                 None => SnippetRun {
                     compile: Compile::Failed("kiln lost track of this snippet's build".into()),
                     execution: None,
                     toolchain: String::new(),
                     ran_at: None,
+                    walls: None,
+                    saw: Vec::new(),
                 },
             };
             progress.inc(1);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{EDITIONS, SnippetConfig, parse_duration};
+use crate::config::{EDITIONS, SnippetConfig, parse_duration, parse_size};
 use crate::markdown::fence_words;
 
 /// What kiln does with a snippet.
@@ -40,6 +40,12 @@ pub struct SnippetOptions {
     pub should_panic: bool,
     pub edition: String,
     pub timeout: Duration,
+    /// Run with the network (no network namespace).
+    pub network: bool,
+    /// The address space a run may use, in bytes.
+    pub memory: u64,
+    /// The processes and threads a run may have.
+    pub processes: u64,
 }
 
 impl SnippetOptions {
@@ -50,6 +56,9 @@ impl SnippetOptions {
             should_panic: false,
             edition: config.edition.clone(),
             timeout: config.timeout,
+            network: false,
+            memory: config.memory,
+            processes: config.processes,
         }
     }
 
@@ -58,6 +67,9 @@ impl SnippetOptions {
         let mut flags: Vec<&'static str> = self.mode.attribute().into_iter().collect();
         if self.should_panic {
             flags.push("should_panic");
+        }
+        if self.network {
+            flags.push("network");
         }
         flags
     }
@@ -70,7 +82,7 @@ pub fn fence_options(info: &str, config: &SnippetConfig) -> Result<SnippetOption
     let mut options = SnippetOptions::defaults(config);
     for word in fence_words(info).skip(1) {
         match word.split_once('=') {
-            Some((key, value)) if key.trim() == "timeout" => {
+            Some((key, value)) if ["timeout", "memory", "processes"].contains(&key.trim()) => {
                 apply_setting(&mut options, key.trim(), value.trim())
                     .map_err(|e| e.replace("`// kiln:` option", "fence option"))?;
             }
@@ -100,6 +112,7 @@ fn apply_flag(options: &mut SnippetOptions, word: &str) -> bool {
         "no_run" => options.mode = Mode::NoRun,
         "compile_fail" => options.mode = Mode::CompileFail,
         "should_panic" => options.should_panic = true,
+        "network" => options.network = true,
         w if w
             .strip_prefix("edition")
             .is_some_and(|e| EDITIONS.contains(&e)) =>
@@ -111,7 +124,7 @@ fn apply_flag(options: &mut SnippetOptions, word: &str) -> bool {
     true
 }
 
-const EXPECTED_OPTIONS: &str = "expected `ignore`, `no_run`, `compile_fail`, `should_panic`, `edition = 2021` or `timeout = 5s`";
+const EXPECTED_OPTIONS: &str = "expected `ignore`, `no_run`, `compile_fail`, `should_panic`, `network`, `edition = 2021`, `timeout = 5s`, `memory = 4GiB` or `processes = 512`";
 
 /// Options from a linked file's `// kiln: …` line, and the code to show
 /// (the file without that line).
@@ -134,6 +147,15 @@ fn apply_setting(options: &mut SnippetOptions, key: &str, value: &str) -> Result
         }
         "edition" if EDITIONS.contains(&value) => {
             options.edition = value.to_owned();
+        }
+        "memory" => {
+            options.memory =
+                parse_size(value).map_err(|e| format!("`// kiln:` option `memory`: {e}"))?;
+        }
+        "processes" => {
+            options.processes = value.parse().ok().filter(|&n: &u64| n > 0).ok_or_else(|| {
+                format!("`// kiln:` option `processes`: `{value}` is not a number of processes")
+            })?;
         }
         _ => {
             return Err(format!(
