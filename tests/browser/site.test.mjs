@@ -112,14 +112,19 @@ test("TOC links scroll to their headings", async () => {
 test("snippet output panels are visible and hold the real output", async () => {
   const { page, context } = await open(ARTICLE);
   const panels = page.locator(".snippet-output samp");
-  assert.equal(await panels.count(), 4);
-  for (let i = 0; i < 4; i++) await assert.doesNotReject(panels.nth(i).waitFor({ state: "visible" }));
+  assert.equal(await panels.count(), 5);
+  for (let i = 0; i < 5; i++) await assert.doesNotReject(panels.nth(i).waitFor({ state: "visible" }));
   const texts = await panels.allInnerTexts();
   const golden = await readFile(path.join(repo, "snippets/shutdown_sends_eof.stdout"), "utf8");
   assert.equal(texts[0].trim(), golden.trim());
   assert.match(texts[1], /after drop: {2}descriptor open = false/);
   assert.match(texts[2], /error\[E0382\]: borrow of moved value/);
   assert.match(texts[3], /peer sees EOF/);
+  assert.match(texts[4], /peer read failed: ConnectionReset/);
+  // Each panel says what produced it; the last used the socket2 crate.
+  const provenance = await page.locator(".snippet-status .provenance").allInnerTexts();
+  assert.equal(provenance.length, 5);
+  assert.match(provenance[4], /^rustc \d+\.\d+\.\d+ · socket2 \d+\.\d+\.\d+ · ran .* · sandboxed$/);
   await context.close();
 });
 
