@@ -31,6 +31,11 @@ pub struct Config {
     pub authors: Vec<String>,
     /// Build the offline full-text search index.
     pub search: bool,
+    /// The folder of articles, relative to the site root; `.` for a
+    /// Knowledge Repo checkout.
+    pub content_dir: PathBuf,
+    /// Globs (relative to `content_dir`) of files that are not content.
+    pub ignore: Vec<String>,
     pub markdown: MarkdownConfig,
     pub highlight: HighlightConfig,
     pub snippets: SnippetConfig,
@@ -45,6 +50,8 @@ impl Default for Config {
             language: "en".to_owned(),
             authors: Vec::new(),
             search: true,
+            content_dir: PathBuf::from("content"),
+            ignore: Vec::new(),
             markdown: MarkdownConfig::default(),
             highlight: HighlightConfig::default(),
             snippets: SnippetConfig::default(),
@@ -281,6 +288,20 @@ impl Config {
                 self.snippets.edition
             ));
         }
+        if self.content_dir.is_absolute()
+            || self
+                .content_dir
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return fail(format!(
+                "`content_dir` is `{}`; expected a folder inside the site root, such as `content` or `.`",
+                self.content_dir.display()
+            ));
+        }
+        if let Err(e) = self.ignore_set() {
+            return fail(e);
+        }
         if base_path_of(&self.base_url).is_none() {
             return fail(format!(
                 "`base_url` is `{}`; expected an absolute URL such as `https://example.org/kb/` or a path such as `/kb/`",
@@ -288,6 +309,37 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The `ignore` globs, compiled.
+    pub fn ignore_set(&self) -> Result<globset::GlobSet, String> {
+        let mut set = globset::GlobSetBuilder::new();
+        for pattern in &self.ignore {
+            let glob = globset::GlobBuilder::new(pattern)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| format!("`ignore` pattern `{pattern}`: {e}"))?;
+            set.add(glob);
+        }
+        set.build().map_err(|e| format!("`ignore`: {e}"))
+    }
+
+    /// The content folder as a `/`-separated prefix of paths relative to
+    /// the site root: `content/`, or nothing for `.`.
+    pub fn content_prefix(&self) -> String {
+        let parts: Vec<String> = self
+            .content_dir
+            .components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", parts.join("/"))
+        }
     }
 
     /// The path part of `base_url`, always starting and ending with `/`.
@@ -373,6 +425,17 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("kiln.toml:2:1:"), "{text}");
         assert!(text.contains("titel"), "{text}");
+    }
+
+    #[test]
+    fn content_folders() {
+        let config = Config::parse("content_dir = \".\"\n", Path::new("kiln.toml")).unwrap();
+        assert_eq!(config.content_prefix(), "");
+        assert_eq!(Config::default().content_prefix(), "content/");
+        let e = Config::parse("content_dir = \"../x\"\n", Path::new("kiln.toml")).unwrap_err();
+        assert!(e.to_string().contains("`content_dir`"), "{e}");
+        let e = Config::parse("ignore = [\"a[\"]\n", Path::new("kiln.toml")).unwrap_err();
+        assert!(e.to_string().contains("`ignore` pattern `a[`"), "{e}");
     }
 
     #[test]

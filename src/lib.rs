@@ -25,3 +25,4 @@ pub mod site;
 pub mod slug;
 pub mod snippet;
 pub mod template;
+pub mod thumbnail;

@@ -47,7 +47,7 @@ pub fn check_links(
                 ));
             }
         }
-        if let Some(thumbnail) = &article.front.thumbnail {
+        if let Some(thumbnail) = &article.thumbnail {
             checked += 1;
             let line = article.front.positions.line("thumbnail").unwrap_or(1);
             if let Some(message) = checker.check(thumbnail, article.rel_dir(), i) {
@@ -70,7 +70,7 @@ impl SitePaths {
             pages.insert(format!("{}/", article.slug), Some(i));
         }
         for asset in &content.assets {
-            pages.insert(asset.rel.clone(), None);
+            pages.insert(asset.out.clone(), None);
         }
         for term in &routes.tags {
             pages.insert(format!("tags/{}/", term.slug), None);
@@ -155,7 +155,10 @@ impl LinkChecker<'_> {
             Target::Other(path) => {
                 let exists = root.join(&path).exists();
                 Some(if exists {
-                    format!("points at `{path}`, which is outside `content/` and so not published")
+                    format!(
+                        "points at `{path}`, which is outside `{}` and so not published",
+                        routes.content_prefix()
+                    )
                 } else {
                     format!("points at `{path}`, which does not exist")
                 })

@@ -102,6 +102,26 @@ pub fn plain_text(events: &[Event<'_>]) -> String {
     text.trim().to_owned()
 }
 
+/// The `src` of every `<img>` tag in a piece of HTML.
+pub fn img_sources(html: &str) -> Vec<String> {
+    let lower = html.to_ascii_lowercase();
+    let mut sources = Vec::new();
+    for (start, _) in lower.match_indices("<img") {
+        let tag_end = lower[start..].find('>').map_or(lower.len(), |e| start + e);
+        let tag = &html[start..tag_end];
+        let Some(at) = tag.to_ascii_lowercase().find("src=") else {
+            continue;
+        };
+        let value = &tag[at + 4..];
+        let source = match value.chars().next() {
+            Some(quote @ ('"' | '\'')) => value[1..].split(quote).next(),
+            _ => value.split(|c: char| c.is_whitespace() || c == '/').next(),
+        };
+        sources.extend(source.filter(|s| !s.is_empty()).map(str::to_owned));
+    }
+    sources
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +136,15 @@ mod tests {
             .unwrap();
         assert_eq!(doc.lines[0], 5);
         assert_eq!(doc.lines[code], 9);
+    }
+
+    #[test]
+    fn images_in_html() {
+        assert_eq!(
+            img_sources("<p><IMG alt=x SRC='a.png'><img src=b.png/></p>"),
+            ["a.png", "b.png"]
+        );
+        assert!(img_sources("<img alt=\"no source\">").is_empty());
     }
 
     #[test]

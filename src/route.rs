@@ -2,10 +2,11 @@
 //! article finds its target.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
-use crate::content::{CONTENT_DIR, Content};
+use crate::content::Content;
 use crate::error::Error;
 use crate::slug::slugify;
 
@@ -33,6 +34,7 @@ pub enum OwnPage {
     Search,
     SearchBundle,
     Static,
+    Thumbnails,
     NotFound,
     Feed,
     Sitemap,
@@ -40,13 +42,14 @@ pub enum OwnPage {
 }
 
 impl OwnPage {
-    pub const ALL: [OwnPage; 10] = [
+    pub const ALL: [OwnPage; 11] = [
         OwnPage::Index,
         OwnPage::Tags,
         OwnPage::Authors,
         OwnPage::Search,
         OwnPage::SearchBundle,
         OwnPage::Static,
+        OwnPage::Thumbnails,
         OwnPage::NotFound,
         OwnPage::Feed,
         OwnPage::Sitemap,
@@ -63,6 +66,7 @@ impl OwnPage {
             OwnPage::Search => "search/",
             OwnPage::SearchBundle => "pagefind/",
             OwnPage::Static => "static/",
+            OwnPage::Thumbnails => "thumbs/",
             OwnPage::NotFound => "404.html",
             OwnPage::Feed => "atom.xml",
             OwnPage::Sitemap => "sitemap.xml",
@@ -75,7 +79,7 @@ impl OwnPage {
     pub fn is_page(self) -> bool {
         !matches!(
             self,
-            OwnPage::Authors | OwnPage::SearchBundle | OwnPage::Static
+            OwnPage::Authors | OwnPage::SearchBundle | OwnPage::Static | OwnPage::Thumbnails
         )
     }
 
@@ -88,6 +92,7 @@ impl OwnPage {
             OwnPage::Search => "the search page",
             OwnPage::SearchBundle => "the search index",
             OwnPage::Static => "its stylesheets and icon",
+            OwnPage::Thumbnails => "its list thumbnails",
             OwnPage::NotFound => "the page for missing pages",
             OwnPage::Feed => "the Atom feed",
             OwnPage::Sitemap => "the sitemap",
@@ -115,7 +120,7 @@ impl OwnPage {
     pub fn overwritten_by_file(rel: &str) -> Option<OwnPage> {
         let own = OwnPage::claiming(rel)?;
         let clash = match own {
-            OwnPage::SearchBundle => true,
+            OwnPage::SearchBundle | OwnPage::Thumbnails => true,
             OwnPage::Static => STATIC_FILES.contains(&rel),
             own if own.path().ends_with('/') => rel.ends_with("index.html"),
             _ => true,
@@ -148,13 +153,82 @@ pub struct Routes {
     /// Article file (relative to `content/`) to its index in `Content::articles`.
     articles: HashMap<String, usize>,
     slugs: Vec<String>,
-    assets: HashSet<String>,
+    /// Asset file (relative to the content folder) to where it is
+    /// published and its index in `Content::assets`.
+    assets: HashMap<String, (String, usize)>,
+    /// `content/`, or empty when the content folder is the root.
+    content_prefix: String,
+    /// Redirect pages to write, each to an article.
+    pub redirects: Vec<Redirect>,
     /// Tags, sorted by slug.
     pub tags: Vec<Term>,
     /// Authors, sorted by slug.
     pub authors: Vec<Term>,
     tag_index: HashMap<String, usize>,
     author_index: HashMap<String, usize>,
+}
+
+/// A page that sends readers on to an article's URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// The output path of the redirect page.
+    pub out: String,
+    /// The article, by its index in `Content::articles`.
+    pub article: usize,
+}
+
+/// The output paths claimed so far, each by its source file.
+#[derive(Default)]
+struct Claims {
+    by_path: HashMap<String, PathBuf>,
+    errors: Vec<Error>,
+}
+
+impl Claims {
+    /// Claims the page at `dir/` (its `index.html`); `None` on a clash.
+    fn page(&mut self, dir: &str, source: &Path, base_path: &str) -> Option<String> {
+        let url = format!("{base_path}{dir}/");
+        if let Some(own) = OwnPage::claiming(&format!("{dir}/")) {
+            self.errors.push(Error::ReservedUrl {
+                path: source.to_owned(),
+                url,
+                what: own.describe().to_owned(),
+            });
+            return None;
+        }
+        self.claim(format!("{dir}/index.html"), url, source)
+    }
+
+    /// Claims the file at `rel`; `None` on a clash.
+    fn file(&mut self, rel: &str, source: &Path, base_path: &str) -> Option<String> {
+        let url = format!("{base_path}{rel}");
+        if let Some(own) = OwnPage::overwritten_by_file(rel) {
+            self.errors.push(Error::ReservedUrl {
+                path: source.to_owned(),
+                url,
+                what: own.describe().to_owned(),
+            });
+            return None;
+        }
+        self.claim(rel.to_owned(), url, source)
+    }
+
+    fn claim(&mut self, out: String, url: String, source: &Path) -> Option<String> {
+        match self.by_path.get(&out) {
+            Some(other) => {
+                self.errors.push(Error::DuplicateUrl {
+                    path: source.to_owned(),
+                    other: other.clone(),
+                    url,
+                });
+                None
+            }
+            None => {
+                self.by_path.insert(out.clone(), source.to_owned());
+                Some(out)
+            }
+        }
+    }
 }
 
 /// What a relative link in an article points at.
@@ -177,39 +251,55 @@ pub struct Resolved {
 }
 
 impl Routes {
-    /// Assigns URLs to every article, asset, tag and author. Two articles
-    /// that would be published at one URL, or an article or asset at one
-    /// of kiln's own pages, are errors; the first of them keeps the URL.
-    pub fn new(base_path: &str, content: &Content) -> (Routes, Vec<Error>) {
-        let mut errors = Vec::new();
-        let mut by_url: HashMap<&str, usize> = HashMap::new();
+    /// Assigns URLs to every article, asset, tag and author, and the
+    /// redirect pages of old URLs (a Knowledge Repo post's `/post/….kp`,
+    /// and `aliases:`). Two of them at one output path, or one at a page of
+    /// kiln's own, is an error naming both; the first keeps the path.
+    /// `content_prefix` is the content folder's place under the root
+    /// (`content/`, or empty).
+    pub fn new(base_path: &str, content: &Content, content_prefix: &str) -> (Routes, Vec<Error>) {
+        let mut claims = Claims::default();
+        let mut redirects = Vec::new();
+        // Pages first, then the redirects of old URLs, then files: a
+        // clash is reported on the later claimant.
+        for article in &content.articles {
+            claims.page(&article.slug, &article.source, base_path);
+        }
         for (i, article) in content.articles.iter().enumerate() {
-            let url = format!("{base_path}{}/", article.slug);
-            if let Some(own) = OwnPage::claiming(&format!("{}/", article.slug)) {
-                errors.push(Error::ReservedUrl {
-                    path: article.source.clone(),
-                    url,
-                    what: own.describe().to_owned(),
-                });
-            } else if let Some(&j) = by_url.get(article.slug.as_str()) {
-                errors.push(Error::DuplicateUrl {
-                    path: article.source.clone(),
-                    other: content.articles[j].source.clone(),
-                    url,
-                });
-            } else {
-                by_url.insert(&article.slug, i);
+            let post_url = article
+                .post_folder
+                .as_ref()
+                .map(|folder| format!("post/{folder}"));
+            for alias in post_url.iter().chain(&article.front.aliases) {
+                let alias = alias.trim_matches('/');
+                let alias = alias
+                    .strip_prefix(base_path.trim_matches('/'))
+                    .filter(|_| base_path != "/")
+                    .map_or(alias, |rest| rest.trim_start_matches('/'));
+                if alias.is_empty() || alias.split('/').any(|p| p == ".." || p == ".") {
+                    continue;
+                }
+                let out = if alias.ends_with(".html") {
+                    claims.file(alias, &article.source, base_path)
+                } else {
+                    claims.page(alias, &article.source, base_path)
+                };
+                redirects.extend(out.map(|out| Redirect { out, article: i }));
             }
         }
+        let mut unpublishable = HashSet::new();
         for asset in &content.assets {
-            if let Some(own) = OwnPage::overwritten_by_file(&asset.rel) {
-                errors.push(Error::ReservedUrl {
-                    path: asset.source.clone(),
-                    url: format!("{base_path}{}", asset.rel),
-                    what: own.describe().to_owned(),
-                });
+            if !asset.only_if_linked {
+                claims.file(&asset.out, &asset.source, base_path);
+            } else if claims.by_path.contains_key(&asset.out)
+                || OwnPage::overwritten_by_file(&asset.out).is_some()
+            {
+                // A `.kp` post's own exported `index.html` and the like:
+                // never published over a page.
+                unpublishable.insert(asset.rel.clone());
             }
         }
+        let errors = claims.errors;
         let tags = collect_terms(content, |a| &a.front.tags);
         let authors = collect_terms(content, |a| &a.front.authors);
         let index = |terms: &[Term]| {
@@ -228,7 +318,15 @@ impl Routes {
                 .map(|(i, a)| (a.rel.clone(), i))
                 .collect(),
             slugs: content.articles.iter().map(|a| a.slug.clone()).collect(),
-            assets: content.assets.iter().map(|a| a.rel.clone()).collect(),
+            assets: content
+                .assets
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| !unpublishable.contains(&a.rel))
+                .map(|(i, a)| (a.rel.clone(), (a.out.clone(), i)))
+                .collect(),
+            content_prefix: content_prefix.to_owned(),
+            redirects,
             tag_index: index(&tags),
             author_index: index(&authors),
             tags,
@@ -251,8 +349,20 @@ impl Routes {
         self.url(&format!("{}/", self.slugs[index]))
     }
 
+    /// The URL of an asset, by its path relative to the content folder.
     pub fn asset_url(&self, rel: &str) -> String {
-        self.url(rel)
+        self.url(self.assets.get(rel).map_or(rel, |(out, _)| out.as_str()))
+    }
+
+    /// An asset's index in `Content::assets`, by its path relative to the
+    /// content folder.
+    pub fn asset_index(&self, rel: &str) -> Option<usize> {
+        self.assets.get(rel).map(|(_, i)| *i)
+    }
+
+    /// `content/`, or empty when the content folder is the root.
+    pub fn content_prefix(&self) -> &str {
+        &self.content_prefix
     }
 
     /// The URL of the tag page for `name`, matched without regard to case.
@@ -279,17 +389,13 @@ impl Routes {
             return None;
         }
         let decoded = percent_decode_str(path).decode_utf8().ok()?;
-        let base = if from_dir.is_empty() {
-            CONTENT_DIR.to_owned()
-        } else {
-            format!("{CONTENT_DIR}/{from_dir}")
-        };
+        let base = format!("{}{from_dir}", self.content_prefix);
         let joined = normalize(&base, &decoded)?;
-        let target = match joined.strip_prefix("content/") {
+        let target = match joined.strip_prefix(self.content_prefix.as_str()) {
             Some(rel) => {
                 if let Some(&i) = self.articles.get(rel) {
                     Target::Article(i)
-                } else if self.assets.contains(rel) {
+                } else if self.assets.contains_key(rel) {
                     Target::Asset(rel.to_owned())
                 } else {
                     Target::Other(joined)

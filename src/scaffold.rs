@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::content::CONTENT_DIR;
 use crate::error::Error;
 use crate::slug::slugify;
 use crate::snippet::SNIPPET_DIR;
@@ -38,7 +37,7 @@ pub fn new_article(root: &Path, config: &Config, new: &NewArticle) -> Result<Vec
         return Err(Error::EmptyTitle);
     }
     let slug = slugify(title, "article");
-    let article_path = root.join(CONTENT_DIR).join(format!("{slug}.md"));
+    let article_path = root.join(&config.content_dir).join(format!("{slug}.md"));
     let snippet_name = format!("{}.rs", slug.replace('-', "_"));
     let snippet_path = root.join(SNIPPET_DIR).join(&snippet_name);
     let mut targets = vec![article_path.clone()];

@@ -20,7 +20,6 @@ use tower_http::set_status::SetStatus;
 use tower_livereload::{LiveReloadLayer, Reloader};
 
 use crate::config::{CONFIG_FILE, Config};
-use crate::content::CONTENT_DIR;
 use crate::error::{CAUSED_BY, Error, chain};
 use crate::highlight::escape_html;
 use crate::site::{Build, BuildOptions, build_site, default_output};
@@ -34,6 +33,8 @@ pub struct ServeOptions {
     pub root: PathBuf,
     /// Publish articles marked `draft: true`.
     pub drafts: bool,
+    /// Publish posts marked `private: true`.
+    pub private: bool,
     pub bind: IpAddr,
     pub port: u16,
     pub open: bool,
@@ -43,15 +44,17 @@ pub struct ServeOptions {
 /// never replaces the `public/` that `build` made, with `base_url = "/"`
 /// (the server's root), keeping pages of earlier builds to re-render only
 /// what changed.
-fn build_options(options: &ServeOptions) -> Result<BuildOptions, Error> {
+fn build_options(options: &ServeOptions) -> Result<(BuildOptions, Config), Error> {
     let config = Config::load(&options.root)?;
-    Ok(BuildOptions {
+    let build = BuildOptions {
         output: Some(options.root.join(&config.snippets.cache_dir).join("serve")),
         drafts: options.drafts,
+        private: options.private,
         base_url: Some("/".to_owned()),
         pages: Some(Arc::default()),
         ..BuildOptions::new(options.root.clone())
-    })
+    };
+    Ok((build, config))
 }
 
 /// What the server shows besides the site: the last build's errors.
@@ -68,7 +71,7 @@ type Shared = Arc<Mutex<Status>>;
 
 /// Runs until Ctrl-C. Errors only if the server cannot start.
 pub fn serve(options: ServeOptions) -> Result<(), Error> {
-    let build = build_options(&options)?;
+    let (build, config) = build_options(&options)?;
     // Builds run outside the server's runtime (the search indexer has its
     // own): the first one here, the next ones on the watcher's thread.
     let status: Shared = Arc::default();
@@ -78,10 +81,14 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
         .enable_all()
         .build()
         .map_err(|e| serve_error("cannot start the server", e))?;
-    runtime.block_on(run(options, build, status))
+    runtime.block_on(run(options, (build, config), status))
 }
 
-async fn run(options: ServeOptions, build: BuildOptions, status: Shared) -> Result<(), Error> {
+async fn run(
+    options: ServeOptions,
+    (build, config): (BuildOptions, Config),
+    status: Shared,
+) -> Result<(), Error> {
     let output = build
         .output
         .clone()
@@ -124,7 +131,7 @@ async fn run(options: ServeOptions, build: BuildOptions, status: Shared) -> Resu
         eprintln!("warning: cannot open a browser: {e}");
     }
 
-    watch(&build, status.clone(), reloader)?;
+    watch(&build, &config, status.clone(), reloader)?;
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -184,18 +191,48 @@ fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
 
 /// Watches the site's sources and rebuilds on a change. The returned
 /// debouncer stops watching when dropped.
-fn watch(options: &BuildOptions, status: Shared, reloader: Reloader) -> Result<(), Error> {
+fn watch(
+    options: &BuildOptions,
+    config: &Config,
+    status: Shared,
+    reloader: Reloader,
+) -> Result<(), Error> {
     let root = options.root.clone();
-    let dirs: Vec<PathBuf> = [CONTENT_DIR, TEMPLATE_DIR, SNIPPET_DIR]
-        .iter()
-        .map(|d| root.join(d))
-        .collect();
+    let dirs: Vec<PathBuf> = [
+        config.content_dir.as_path(),
+        Path::new(TEMPLATE_DIR),
+        Path::new(SNIPPET_DIR),
+    ]
+    .iter()
+    .map(|d| root.join(d))
+    .collect();
+    // What builds write: never a reason to build again (the content
+    // folder may be the root, which holds them).
+    let written: Vec<PathBuf> = [
+        root.join(&config.snippets.cache_dir),
+        options
+            .output
+            .clone()
+            .unwrap_or_else(|| default_output(&root)),
+    ]
+    .into_iter()
+    .map(|p| std::path::absolute(&p).unwrap_or(p))
+    .collect();
     let config_file = root.join(CONFIG_FILE);
     let relevant = {
         let dirs = dirs.clone();
         // `dirs` itself moves into the watcher's thread below.
         let config_file = config_file.clone();
-        move |path: &Path| dirs.iter().any(|d| path.starts_with(d)) || path == config_file
+        move |path: &Path| {
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+            // `.git/` and other hidden folders are no content either.
+            let hidden = path.components().any(|c| {
+                matches!(c, std::path::Component::Normal(name) if name.to_string_lossy().starts_with('.'))
+            });
+            (dirs.iter().any(|d| path.starts_with(d)) || path == config_file)
+                && !written.iter().any(|w| absolute.starts_with(w))
+                && !hidden
+        }
     };
     let (sender, receiver) = std::sync::mpsc::channel();
     let mut debouncer =

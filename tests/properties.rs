@@ -40,12 +40,14 @@ fn pipeline(source: &str) {
             source: path.to_owned(),
             rel: "p.md".to_owned(),
             slug: "p".to_owned(),
+            thumbnail: None,
+            post_folder: None,
             front: parsed.front,
             source_hash: String::new(),
         }],
         assets: Vec::new(),
     };
-    let (routes, errors) = Routes::new("/kb/", &content);
+    let (routes, errors) = Routes::new("/kb/", &content, "content/");
     assert!(errors.is_empty(), "{errors:?}");
     let runs = SnippetRuns::default();
     let markdown = MarkdownConfig::default();

@@ -19,6 +19,9 @@ pub struct Args {
     /// Also publish articles marked `draft: true`.
     #[arg(long)]
     drafts: bool,
+    /// Also publish Knowledge Repo posts marked `private: true`.
+    #[arg(long)]
+    private: bool,
     /// Build the snippets' dependencies (`snippets/Cargo.toml`) without
     /// the network, from what cargo already has.
     #[arg(long)]
@@ -43,6 +46,7 @@ pub fn run(args: Args) -> ExitCode {
     let build = build_site(&BuildOptions {
         output: args.output,
         drafts: args.drafts,
+        private: args.private,
         offline: args.offline,
         report: args.report,
         base_url: args.base_url,

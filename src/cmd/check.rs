@@ -15,6 +15,9 @@ pub struct Args {
     /// Also check articles marked `draft: true`.
     #[arg(long)]
     drafts: bool,
+    /// Also publish Knowledge Repo posts marked `private: true`.
+    #[arg(long)]
+    private: bool,
     /// Build the snippets' dependencies (`snippets/Cargo.toml`) without
     /// the network, from what cargo already has.
     #[arg(long)]
@@ -28,6 +31,7 @@ pub struct Args {
 pub fn run(args: Args) -> ExitCode {
     let report = check_site(&BuildOptions {
         drafts: args.drafts,
+        private: args.private,
         offline: args.offline,
         report: args.report,
         ..BuildOptions::new(site_root(args.root))

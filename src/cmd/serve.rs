@@ -25,12 +25,16 @@ pub struct Args {
     /// Also publish articles marked `draft: true`.
     #[arg(long)]
     drafts: bool,
+    /// Also publish Knowledge Repo posts marked `private: true`.
+    #[arg(long)]
+    private: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
     let options = ServeOptions {
         root: site_root(args.root),
         drafts: args.drafts,
+        private: args.private,
         bind: args.bind,
         port: args.port,
         open: args.open,

@@ -53,9 +53,10 @@ impl Visitor<'_> for TextVisitor {
     }
 }
 
-/// A list of names, also accepted as a single string or as nothing.
+/// A list of names, also accepted as a single string or as nothing. A
+/// `null` entry (a bare `- ` in YAML) is dropped and counted.
 #[derive(Debug, Default)]
-pub struct OneOrMany(pub Vec<String>);
+pub struct OneOrMany(pub Vec<String>, pub usize);
 
 impl<'de> Deserialize<'de> for OneOrMany {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -66,32 +67,56 @@ impl<'de> Deserialize<'de> for OneOrMany {
                 f.write_str("a list of names, or a single name")
             }
             fn visit_unit<E: de::Error>(self) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(Vec::new()))
+                Ok(OneOrMany::default())
             }
             fn visit_none<E: de::Error>(self) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(Vec::new()))
+                Ok(OneOrMany::default())
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(split_names(v)))
+                Ok(OneOrMany(split_names(v), 0))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(vec![v.to_string()]))
+                Ok(OneOrMany(vec![v.to_string()], 0))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(vec![v.to_string()]))
+                Ok(OneOrMany(vec![v.to_string()], 0))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
                 let mut names: Vec<String> = Vec::new();
-                while let Some(Text(name)) = seq.next_element()? {
+                let mut nulls = 0;
+                while let Some(entry) = seq.next_element::<Option<Text>>()? {
+                    let Some(Text(name)) = entry else {
+                        nulls += 1;
+                        continue;
+                    };
                     let name = name.trim().to_owned();
                     if !name.is_empty() && !names.contains(&name) {
                         names.push(name);
                     }
                 }
-                Ok(OneOrMany(names))
+                Ok(OneOrMany(names, nulls))
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// A thumbnail: a path or URL, or (as Knowledge Repo writes it) the
+/// number of one of the post's images, counted from 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Thumbnail {
+    Path(String),
+    Nth(usize),
+}
+
+impl<'de> Deserialize<'de> for Thumbnail {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let Text(text) = Text::deserialize(d)?;
+        let text = text.trim();
+        Ok(match text.parse::<usize>() {
+            Ok(n) => Thumbnail::Nth(n),
+            Err(_) => Thumbnail::Path(text.to_owned()),
+        })
     }
 }
 

@@ -17,6 +17,7 @@ use crate::error::{Error, Position, Warning};
 
 pub use date::Date;
 use fence::split_front_matter;
+pub use field::Thumbnail;
 use field::{OneOrMany, Text, field};
 pub use yaml::FieldPositions;
 use yaml::parse_mapping;
@@ -25,17 +26,30 @@ use yaml::parse_mapping;
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrontMatter {
     pub title: String,
+    /// A line under the title.
+    pub subtitle: Option<String>,
     pub authors: Vec<String>,
     pub tags: Vec<String>,
-    /// A path relative to the article, or an absolute URL.
-    pub thumbnail: Option<String>,
+    /// A path relative to the article, a URL (`data:` too), or the number
+    /// of one of the article's images.
+    pub thumbnail: Option<Thumbnail>,
     pub created_at: Option<Date>,
     pub updated_at: Option<Date>,
     /// A one-paragraph summary, written in Markdown.
     pub tldr: Option<String>,
     /// Overrides the URL slug taken from the file name.
     pub slug: Option<String>,
+    /// Knowledge Repo's `path`: where the post lives; for a plain article
+    /// it sets the URL as `slug` does.
+    pub path: Option<String>,
     pub draft: bool,
+    /// Knowledge Repo's `private`: left out unless asked for, like drafts.
+    pub private: bool,
+    /// Knowledge Repo's `allowed_groups`, kept for templates (a static
+    /// site cannot enforce them).
+    pub allowed_groups: Vec<String>,
+    /// Old URLs of the article, each answered by a redirect page.
+    pub aliases: Vec<String>,
     /// Every field kiln does not know, for templates to use as `extra`.
     pub extra: BTreeMap<String, yaml_serde::Value>,
     /// Where each top-level field is written, for later checks to point at.
@@ -53,8 +67,9 @@ pub struct Parsed<'a> {
 }
 
 /// The fields kiln knows, in the order the README lists them.
-pub const KNOWN_FIELDS: [&str; 9] = [
+pub const KNOWN_FIELDS: [&str; 14] = [
     "title",
+    "subtitle",
     "authors",
     "tags",
     "thumbnail",
@@ -62,7 +77,11 @@ pub const KNOWN_FIELDS: [&str; 9] = [
     "updated_at",
     "tldr",
     "slug",
+    "path",
     "draft",
+    "private",
+    "allowed_groups",
+    "aliases",
 ];
 
 /// Splits `source` into front matter and body and parses the front matter.
@@ -78,12 +97,24 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
         .map_err(|(line, column, message)| fail(line, column, message))?;
     let positions = FieldPositions::scan(fenced.yaml);
     if !mapping.contains_key("title") {
-        return Err(fail(
-            fenced.closing_line,
-            1,
-            "missing field `title`: every article needs one, such as `title: My article`"
-                .to_owned(),
-        ));
+        // A misspelt `titel:` is the likeliest cause: say so where it is.
+        let typo = mapping
+            .keys()
+            .filter_map(|k| k.as_str())
+            .find(|k| strsim::damerau_levenshtein(k, "title") <= 2);
+        return Err(match typo.and_then(|k| Some((k, positions.get(k)?))) {
+            Some((key, (line, _))) => fail(
+                line,
+                1,
+                format!("missing field `title`: `{key}` looks like a typo; did you mean `title`?"),
+            ),
+            None => fail(
+                fenced.closing_line,
+                1,
+                "missing field `title`: every article needs one, such as `title: My article`"
+                    .to_owned(),
+            ),
+        });
     }
     // Each field is read on its own so that an error names its line.
     let read = |key: &'static str| FieldReader {
@@ -104,17 +135,46 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
             "`{slug}` is not a URL slug; expected words such as `my-article`, optionally with `/` between them"
         )));
     }
-    let (extra, warnings) = unknown_fields(&mapping, &positions, path);
+    let (extra, mut warnings) = unknown_fields(&mapping, &positions, path);
+    let mut names = |key: &'static str| -> Result<Vec<String>, Error> {
+        let (names, nulls) = read(key).names()?;
+        if nulls > 0 {
+            warnings.push(Warning {
+                path: path.to_owned(),
+                line: positions.line(key).unwrap_or(2),
+                message: format!(
+                    "`{key}` has {nulls} empty (`null`) entr{}, left out",
+                    if nulls == 1 { "y" } else { "ies" }
+                ),
+            });
+        }
+        Ok(names)
+    };
+    let (authors, tags, allowed_groups, aliases) = (
+        names("authors")?,
+        names("tags")?,
+        names("allowed_groups")?,
+        names("aliases")?,
+    );
+    let thumbnail = match read("thumbnail").value::<Thumbnail>()? {
+        Some(Thumbnail::Path(p)) if p.is_empty() => None,
+        other => other,
+    };
     let front = FrontMatter {
         title,
-        authors: read("authors").names()?,
-        tags: read("tags").names()?,
-        thumbnail: read("thumbnail").nonblank_text()?,
+        subtitle: read("subtitle").nonblank_text()?,
+        authors,
+        tags,
+        thumbnail,
         created_at: read("created_at").value::<Date>()?,
         updated_at: read("updated_at").value::<Date>()?,
         tldr: read("tldr").nonblank_text()?,
         slug,
+        path: read("path").nonblank_text()?,
         draft: read("draft").value::<bool>()?.unwrap_or(false),
+        private: read("private").value::<bool>()?.unwrap_or(false),
+        allowed_groups,
+        aliases,
         extra,
         positions,
     };
@@ -161,8 +221,12 @@ impl FieldReader<'_> {
         Ok(self.text()?.filter(|t| !t.trim().is_empty()))
     }
 
-    fn names(&self) -> Result<Vec<String>, Error> {
-        Ok(self.value::<OneOrMany>()?.map(|n| n.0).unwrap_or_default())
+    /// The names and how many `null` entries were dropped.
+    fn names(&self) -> Result<(Vec<String>, usize), Error> {
+        Ok(self
+            .value::<OneOrMany>()?
+            .map(|n| (n.0, n.1))
+            .unwrap_or_default())
     }
 }
 
@@ -255,6 +319,36 @@ mod tests {
         assert!(err("---\n- a\n---\n").contains("`key: value`"));
         assert!(err("---\ntitle: ''\n---\n").contains("`title`: is empty"));
         assert!(err("---\ntitle: a\nslug: ../x\n---\n").contains("`slug`"));
+    }
+
+    #[test]
+    fn knowledge_repo_headers() {
+        let p = parse(
+            "---\ntitle: T\nsubtitle: S\npath: a/b.kp\nprivate: true\nallowed_groups: [x]\nthumbnail: 2\ntags:\n- a\n-\n- b\nupdated_at: 2017-03-14 13:22:30.843000\naliases: /old/\n---\n",
+        )
+        .unwrap();
+        assert_eq!(p.front.subtitle.as_deref(), Some("S"));
+        assert_eq!(p.front.path.as_deref(), Some("a/b.kp"));
+        assert!(p.front.private);
+        assert_eq!(p.front.allowed_groups, ["x"]);
+        assert_eq!(p.front.thumbnail, Some(Thumbnail::Nth(2)));
+        assert_eq!(p.front.tags, ["a", "b"]);
+        assert_eq!(p.front.aliases, ["/old/"]);
+        assert_eq!(p.front.updated_at.unwrap().ymd(), "2017-03-14");
+        assert_eq!(p.warnings.len(), 1);
+        assert_eq!(p.warnings[0].line, 8);
+        assert!(
+            p.warnings[0]
+                .message
+                .contains("`tags` has 1 empty (`null`) entry")
+        );
+        let p = parse("---\ntitle: T\nthumbnail:\n---\n").unwrap();
+        assert_eq!(p.front.thumbnail, None);
+        let e = err("---\ntitel: T\n---\n");
+        assert!(
+            e.starts_with("a.md:2:1: missing field `title`: `titel` looks like a typo"),
+            "{e}"
+        );
     }
 
     #[test]

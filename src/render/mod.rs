@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::MarkdownConfig;
 use crate::content::Article;
 use crate::highlight::{Highlighter, escape_html};
-use crate::markdown::{Document, code_text, fence_language, find_end, plain_text};
+use crate::markdown::{Document, code_text, fence_language, find_end, img_sources, plain_text};
 use crate::route::{Routes, Target};
 use crate::slug::{UniqueIds, slugify};
 use crate::snippet::{Placed, SnippetRuns};
@@ -96,7 +96,6 @@ pub fn render_article(
         render_document(doc, from_dir, cx, &mut ids, None).html
     });
     let thumbnail = article
-        .front
         .thumbnail
         .as_deref()
         .map(|t| site_url(t, from_dir, cx.routes).unwrap_or_else(|| t.to_owned()));
@@ -206,6 +205,16 @@ fn render_document(
                 ));
                 i = end + 1;
                 continue;
+            }
+            // Images in raw HTML (common in Knowledge Repo posts made from
+            // notebooks) are links to check and files to publish too.
+            Event::Html(html) | Event::InlineHtml(html) => {
+                links.extend(img_sources(html).into_iter().map(|dest| LinkRef {
+                    dest,
+                    line: lines[i] as usize,
+                    image: true,
+                }));
+                pass_through = true;
             }
             Event::Start(Tag::Link { .. } | Tag::Image { .. }) => {
                 links.extend(link_ref(&events[i], lines[i]));

@@ -14,10 +14,11 @@ use super::{BuildOptions, Prepared, Problems, Site, default_output, prepare};
 use crate::error::{Error, Errors, Warning};
 use crate::feed::{FEED_SIZE, FeedItem, atom_feed, robots, sitemap, url_prefix};
 use crate::front_matter::Date;
+use crate::highlight::escape_html;
 use crate::link::check_links;
 use crate::output::Staging;
 use crate::render::Outline;
-use crate::route::{OwnPage, STATIC_FILES};
+use crate::route::{OwnPage, Resolved, STATIC_FILES, Target};
 use crate::search::build_search_index;
 use crate::snippet::SnippetStats;
 
@@ -139,8 +140,10 @@ fn write_site(
         .extend(written.into_iter().filter_map(Result::err));
     // Pages for readers: the 404 page and the search page are not counted.
     let pages = summaries.len() + lists.iter().filter(|l| l.for_readers).count();
+    let linked = linked_assets(&site, &outlines);
+    problems.errors.extend(write_redirects(&site, &staging));
     problems.errors.extend(write_site_files(
-        &site, &staging, &summaries, &order, &lists,
+        &site, &staging, &summaries, &order, &lists, &linked,
     ));
     if !problems.errors.is_empty() {
         return None;
@@ -149,7 +152,12 @@ fn write_site(
     Some(Summary {
         articles: site.content.articles.len(),
         pages,
-        assets: site.content.assets.len(),
+        assets: site
+            .content
+            .assets
+            .iter()
+            .filter(|a| !a.only_if_linked || linked.contains(a.rel.as_str()))
+            .count(),
         output,
         stale,
         snippets: site.snippet_stats.clone(),
@@ -177,7 +185,13 @@ fn write_articles(
     reuse: Option<Reuse<'_>>,
     staging: &Staging,
 ) -> Result<Written, Vec<Error>> {
-    let results: Vec<Result<(ArticleValues, Outline, bool), Error>> = documents
+    type Made = (
+        ArticleValues,
+        Outline,
+        bool,
+        Option<crate::thumbnail::Small>,
+    );
+    let results: Vec<Result<Made, Error>> = documents
         .into_par_iter()
         .enumerate()
         .map(|(i, document)| {
@@ -186,6 +200,7 @@ fn write_articles(
                 values,
                 html,
                 outline,
+                small_thumbnail,
             } = page;
             let slug = &site.content.articles[i].slug;
             staging.write(&format!("{slug}/index.html"), html.as_bytes())?;
@@ -194,7 +209,7 @@ fn write_articles(
             } else {
                 values.without_body()
             };
-            Ok((values, outline, rendered))
+            Ok((values, outline, rendered, small_thumbnail))
         })
         .collect();
     let mut written = Written {
@@ -203,14 +218,22 @@ fn write_articles(
         rendered: 0,
     };
     let mut errors = Vec::new();
+    let mut thumbnails = std::collections::BTreeMap::new();
     for result in results {
         match result {
-            Ok((summary, outline, fresh)) => {
+            Ok((summary, outline, fresh, small)) => {
                 written.rendered += usize::from(fresh);
                 written.summaries.push(summary);
                 written.outlines.push(outline);
+                thumbnails.extend(small.map(|s| (s.out, s.file)));
             }
             Err(e) => errors.push(e),
+        }
+    }
+    // Once each: articles may share an image.
+    for (out, file) in thumbnails {
+        if let Err(e) = staging.copy(&out, &file) {
+            errors.push(e);
         }
     }
     if errors.is_empty() {
@@ -218,6 +241,46 @@ fn write_articles(
     } else {
         Err(errors)
     }
+}
+
+/// The assets some article links to (a link, an image or its
+/// thumbnail), by their path relative to the content folder.
+fn linked_assets<'a>(site: &'a Site, outlines: &[Outline]) -> HashSet<&'a str> {
+    let mut linked = HashSet::new();
+    for (article, outline) in site.content.articles.iter().zip(outlines) {
+        let links = outline.links.iter().map(|l| l.dest.as_str());
+        for dest in links.chain(article.thumbnail.as_deref()) {
+            if let Some(Resolved {
+                target: Target::Asset(rel),
+                ..
+            }) = site.routes.resolve(article.rel_dir(), dest)
+                && let Some(i) = site.routes.asset_index(&rel)
+            {
+                linked.insert(site.content.assets[i].rel.as_str());
+            }
+        }
+    }
+    linked
+}
+
+/// The redirect pages of old URLs, each sending the reader on to its
+/// article (as Zola's `aliases` do).
+fn write_redirects(site: &Site, staging: &Staging) -> Vec<Error> {
+    let prefix = url_prefix(&site.config.base_url, site.routes.base_path());
+    site.routes
+        .redirects
+        .iter()
+        .filter_map(|redirect| {
+            let article = &site.content.articles[redirect.article];
+            let url = escape_html(&format!("{prefix}/{}/", article.slug));
+            let title = escape_html(&article.front.title);
+            let html = format!(
+                "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n<link rel=\"canonical\" href=\"{url}\">\n<meta name=\"robots\" content=\"noindex\">\n<meta http-equiv=\"refresh\" content=\"0; url={url}\">\n</head>\n<body>\n<p>This page has moved to <a href=\"{url}\">{title}</a>.</p>\n</body>\n</html>\n",
+                escape_html(&site.config.language)
+            );
+            staging.write(&redirect.out, html.as_bytes()).err()
+        })
+        .collect()
 }
 
 /// A broken link, as the build warns about it.
@@ -334,12 +397,14 @@ fn write_site_files(
     summaries: &[ArticleValues],
     order: &[usize],
     lists: &[ListPage<'_>],
+    linked: &HashSet<&str>,
 ) -> Vec<Error> {
     let mut errors: Vec<Error> = site
         .content
         .assets
         .iter()
-        .filter_map(|asset| staging.copy(&asset.rel, &asset.source).err())
+        .filter(|asset| !asset.only_if_linked || linked.contains(asset.rel.as_str()))
+        .filter_map(|asset| staging.copy(&asset.out, &asset.source).err())
         .collect();
     if let Err(e) = write_generated_files(site, staging, summaries, order, lists) {
         errors.push(e);
@@ -366,7 +431,14 @@ fn write_generated_files(
             authors: articles[i].front.authors.clone(),
             updated: articles[i].front.updated_at,
             published: articles[i].front.created_at,
-            summary: summaries[i].tldr.clone(),
+            summary: match (&summaries[i].subtitle, &summaries[i].tldr) {
+                (Some(subtitle), tldr) => Some(format!(
+                    "<p><strong>{}</strong></p>\n{}",
+                    escape_html(subtitle),
+                    tldr.as_deref().unwrap_or_default()
+                )),
+                (None, tldr) => tldr.clone(),
+            },
             content: summaries[i].body.clone(),
         })
         .collect();

@@ -12,14 +12,16 @@ mod values;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{Config, base_path_of};
-use crate::content::{Content, Loaded, load_content};
+use crate::config::{CONFIG_FILE, Config, base_path_of};
+use crate::content::{Content, ContentOptions, Loaded, load_content};
 use crate::error::{Error, Warning};
 use crate::highlight::Highlighter;
 use crate::markdown::Document;
 use crate::route::Routes;
-use crate::snippet::{RunOptions, SnippetRuns, SnippetStats, collect_snippets, run_snippets};
-use crate::template::Templates;
+use crate::snippet::{
+    RunOptions, SNIPPET_DIR, SnippetRuns, SnippetStats, collect_snippets, run_snippets,
+};
+use crate::template::{TEMPLATE_DIR, Templates};
 
 pub use build::{Build, Summary, build_site};
 pub use check::{CheckReport, check_site};
@@ -34,6 +36,8 @@ pub struct BuildOptions {
     pub output: Option<PathBuf>,
     /// Publish articles marked `draft: true`.
     pub drafts: bool,
+    /// Publish posts marked `private: true`.
+    pub private: bool,
     /// Overrides `base_url` from `kiln.toml`.
     pub base_url: Option<String>,
     /// Ignore cached snippet runs.
@@ -56,6 +60,7 @@ impl BuildOptions {
             root,
             output: None,
             drafts: false,
+            private: false,
             base_url: None,
             fresh: false,
             bless: false,
@@ -119,10 +124,26 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
         .map_err(|e| problems.errors.push(e))
         .ok()?;
     // Independent stages whose errors are all worth reporting together.
-    let (loaded, templates) = rayon::join(
-        || load_content(root, options.drafts, &config.authors),
-        || Templates::load(root),
-    );
+    let content_options = ContentOptions {
+        root,
+        dir: &config.content_dir,
+        ignore: config.ignore_set().unwrap_or_default(),
+        own_folders: vec![
+            options
+                .output
+                .clone()
+                .unwrap_or_else(|| default_output(root)),
+            root.join(&config.snippets.cache_dir),
+            root.join(SNIPPET_DIR),
+            root.join(TEMPLATE_DIR),
+            root.join(CONFIG_FILE),
+        ],
+        drafts: options.drafts,
+        private: options.private,
+        default_authors: &config.authors,
+    };
+    let (loaded, templates) =
+        rayon::join(|| load_content(&content_options), || Templates::load(root));
     let highlighter = Highlighter::new(&config.highlight);
     let templates = templates.map_err(|e| problems.errors.extend(e.0)).ok();
     let highlighter = highlighter.map_err(|e| problems.errors.push(e)).ok();
@@ -134,7 +155,7 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
     } = loaded.map_err(|e| problems.errors.push(e)).ok()?;
     problems.warnings.extend(warnings);
     problems.errors.extend(errors);
-    let (routes, errors) = Routes::new(&config.base_path(), &content);
+    let (routes, errors) = Routes::new(&config.base_path(), &content, &config.content_prefix());
     problems.errors.extend(errors);
     let lock = lock_site(&root.join(&config.snippets.cache_dir))
         .map_err(|e| problems.errors.push(e))

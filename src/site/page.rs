@@ -9,7 +9,9 @@ use super::values::{ArticlePage, ArticleValues, SiteValues, SnippetSummary};
 use crate::error::Error;
 use crate::markdown::Document;
 use crate::render::{Outline, RenderContext, render_article};
+use crate::route::Target;
 use crate::snippet::Placed;
+use crate::thumbnail::{Small, small_thumbnail};
 
 /// An article's finished page: what list pages and the feed need of it,
 /// its HTML, and its links and heading ids for the link check.
@@ -18,6 +20,8 @@ pub struct Page {
     pub values: ArticleValues,
     pub html: String,
     pub outline: Outline,
+    /// The small thumbnail the lists show, to publish.
+    pub small_thumbnail: Option<Small>,
 }
 
 /// Article pages of earlier builds, by article file, each with a hash of
@@ -105,8 +109,16 @@ pub fn make_page(
         snippets: &site.runs,
     };
     let (rendered, outline) = render_article(index, article, document, &cx);
+    let small_thumbnail = small_thumbnail_of(site, index);
     let snippets = SnippetSummary::of(site.runs.in_article(index));
-    let article_values = ArticleValues::new(index, article, rendered, snippets, &site.routes);
+    let article_values = ArticleValues::new(
+        index,
+        article,
+        rendered,
+        snippets,
+        small_thumbnail.as_ref().map(|s| site.routes.url(&s.out)),
+        &site.routes,
+    );
     let html = site.templates.render(
         "article.html",
         &ArticlePage {
@@ -118,11 +130,29 @@ pub fn make_page(
         values: article_values,
         html,
         outline,
+        small_thumbnail,
     };
     if let (Some(reuse), Some(key)) = (reuse, key) {
         reuse.cache.put(&article.rel, key, &page);
     }
     Ok((page, true))
+}
+
+/// The small list thumbnail of an article whose thumbnail is an image of
+/// the site.
+fn small_thumbnail_of(site: &Site, index: usize) -> Option<Small> {
+    let article = &site.content.articles[index];
+    let resolved = site
+        .routes
+        .resolve(article.rel_dir(), article.thumbnail.as_deref()?)?;
+    let Target::Asset(rel) = resolved.target else {
+        return None;
+    };
+    let asset = &site.content.assets[site.routes.asset_index(&rel)?];
+    small_thumbnail(
+        &asset.source,
+        &site.root.join(&site.config.snippets.cache_dir),
+    )
 }
 
 /// The cache key of an article's page: the site's fingerprint, the

@@ -65,6 +65,8 @@ impl DateValues {
 #[derive(Debug, Clone, Serialize)]
 pub struct ArticleValues {
     title: String,
+    /// A line under the title (Knowledge Repo's `subtitle`).
+    pub subtitle: Option<String>,
     url: String,
     slug: String,
     source: String,
@@ -76,11 +78,17 @@ pub struct ArticleValues {
     /// The tldr as plain text, for `<meta name="description">`.
     description: String,
     thumbnail: Option<String>,
+    /// The thumbnail for lists: a small copy made at build time, or the
+    /// thumbnail itself where none could be made.
+    thumbnail_small: Option<String>,
     pub body: String,
     toc: Vec<TocEntry>,
     toc_html: String,
     toc_in_body: bool,
     extra: std::collections::BTreeMap<String, yaml_serde::Value>,
+    /// Knowledge Repo's `allowed_groups`, for templates: a static site
+    /// cannot enforce them.
+    allowed_groups: Vec<String>,
     /// The article's snippets at a glance, if it has any.
     snippets: Option<SnippetSummary>,
 }
@@ -135,6 +143,7 @@ impl ArticleValues {
         article: &Article,
         rendered: RenderedArticle,
         snippets: Option<SnippetSummary>,
+        thumbnail_small: Option<String>,
         routes: &Routes,
     ) -> Self {
         let front = &article.front;
@@ -149,6 +158,7 @@ impl ArticleValues {
         };
         ArticleValues {
             title: front.title.clone(),
+            subtitle: front.subtitle.clone(),
             url: routes.article_url(index),
             slug: article.slug.clone(),
             source: article.rel.clone(),
@@ -167,12 +177,14 @@ impl ArticleValues {
                 })
                 .unwrap_or_default(),
             tldr: rendered.tldr,
+            thumbnail_small: thumbnail_small.or_else(|| rendered.thumbnail.clone()),
             thumbnail: rendered.thumbnail,
             body: rendered.body,
             toc: rendered.toc,
             toc_html: rendered.toc_html,
             toc_in_body: rendered.toc_in_body,
             extra: front.extra.clone(),
+            allowed_groups: front.allowed_groups.clone(),
             snippets,
         }
     }

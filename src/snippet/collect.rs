@@ -10,7 +10,7 @@ use super::doctest::{prepare, split_hidden_lines};
 use super::options::{inline_options, linked_options};
 use super::{Origin, SNIPPET_DIR, Snippet};
 use crate::config::SnippetConfig;
-use crate::content::{Article, CONTENT_DIR};
+use crate::content::Article;
 use crate::error::Error;
 use crate::markdown::{Document, code_text, fence_language};
 use crate::route::{Routes, Target};
@@ -114,7 +114,7 @@ fn collect_in_article(
                         line,
                         origin: Origin::Inline,
                         display,
-                        code: prepare(&compiled, article_file(article), line),
+                        code: prepare(&compiled, article_file(article, routes), line),
                         options,
                     }),
                     // Shown as plain code: the block is no snippet kiln can run.
@@ -134,8 +134,8 @@ fn collect_in_article(
 
 /// The article's file as rustc is told it: `content/…`, so that a
 /// diagnostic or a panic in an inline block names the article and line.
-fn article_file(article: &Article) -> String {
-    format!("{CONTENT_DIR}/{}", article.rel)
+fn article_file(article: &Article, routes: &Routes) -> String {
+    format!("{}{}", routes.content_prefix(), article.rel)
 }
 
 /// A linked snippet's source, or why it cannot be had.

@@ -1,0 +1,125 @@
+//! A Knowledge Repo checkout built as it is (`content_dir = "."`), on the
+//! fixture repository in `tests/fixtures/knowledge-repo/` (written for
+//! these tests): what is published and what is not, URLs, redirects,
+//! thumbnails, subtitles and private posts.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Page, kiln_in, text, tree};
+
+/// A copy of the fixture repository in a temp dir.
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge-repo");
+    for (rel, bytes) in tree(&fixture) {
+        if rel.ends_with(".snap") {
+            continue;
+        }
+        let target = dir.path().join(rel);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, bytes).unwrap();
+    }
+    dir
+}
+
+fn page(dir: &Path, rel: &str) -> Page {
+    Page(scraper::Html::parse_document(
+        &std::fs::read_to_string(dir.join("public").join(rel)).unwrap(),
+    ))
+}
+
+#[test]
+fn posts_publish_at_their_path_with_only_the_files_they_use() {
+    let dir = repo();
+    kiln_in(dir.path(), &["build"]).assert_ok();
+    let published: Vec<String> = tree(&dir.path().join("public"))
+        .into_iter()
+        .map(|(rel, _)| rel)
+        .collect();
+    let post = "projects/analysis/week-4";
+    for wanted in [
+        format!("{post}/index.html"),
+        format!("{post}/images/plot.png"),
+        format!("{post}/images/overview.png"),
+        format!("{post}/images/table.csv"),
+    ] {
+        assert!(
+            published.contains(&wanted),
+            "{wanted} missing: {published:?}"
+        );
+    }
+    for unwanted in [
+        "README",
+        "CONTRIBUTING",
+        "kiln.toml",
+        "REVISION",
+        "UUID",
+        "report.json",
+        "rendered_from_kr",
+        "orig_src",
+        "unused.png",
+        "secret",
+        "salaries",
+    ] {
+        assert!(
+            !published
+                .iter()
+                .any(|p| p.to_lowercase().contains(&unwanted.to_lowercase())),
+            "{unwanted} published: {published:?}"
+        );
+    }
+    // The list shows the subtitle and a small thumbnail made at build time.
+    let index = page(dir.path(), "index.html");
+    assert_eq!(
+        index.texts(".card .subtitle"),
+        ["What the cohort did after the launch"]
+    );
+    let thumbs = index.attrs(".card img.thumb", "src");
+    assert_eq!(thumbs.len(), 2, "{thumbs:?}");
+    assert!(
+        thumbs.iter().any(|t| t.starts_with("data:image/gif")),
+        "{thumbs:?}"
+    );
+    let thumb = thumbs.iter().find(|t| t.starts_with("/thumbs/")).unwrap();
+    let small = image::open(dir.path().join("public").join(&thumb[1..])).unwrap();
+    assert_eq!((small.width(), small.height()), (144, 72));
+    // The feed carries the subtitle.
+    let feed = std::fs::read_to_string(dir.path().join("public/atom.xml")).unwrap();
+    assert!(feed.contains("What the cohort did after the launch"));
+}
+
+#[test]
+fn old_urls_redirect_to_the_new_ones() {
+    let dir = repo();
+    kiln_in(dir.path(), &["build"]).assert_ok();
+    for (old, new) in [
+        (
+            "post/projects/analysis/Week 4.kp/index.html",
+            "/projects/analysis/week-4/",
+        ),
+        ("old/plain/index.html", "/guides/plain-note/"),
+        ("legacy/plain.html", "/guides/plain-note/"),
+    ] {
+        let redirect = page(dir.path(), old);
+        let refresh = redirect.attrs("meta[http-equiv=refresh]", "content");
+        assert_eq!(refresh, [format!("0; url={new}")], "{old}");
+        assert_eq!(
+            redirect.attrs("link[rel=canonical]", "href"),
+            [new],
+            "{old}"
+        );
+        assert_eq!(redirect.attrs("a", "href"), [new], "{old}");
+    }
+}
+
+#[test]
+fn private_posts_only_with_the_private_flag() {
+    let dir = repo();
+    kiln_in(dir.path(), &["build"]).assert_ok();
+    assert!(!dir.path().join("public/projects/secret").exists());
+    kiln_in(dir.path(), &["build", "--private"]).assert_ok();
+    let secret = page(dir.path(), "projects/secret/index.html");
+    assert_eq!(text(&secret.one("h1")), "Salaries");
+}
