@@ -5,7 +5,9 @@
 //! - kiln's cold build (empty cache),
 //! - the same snippets compiled one `rustc` per snippet, one after another,
 //! - one `rustc` of all of them merged by hand into one crate,
-//! - kiln's warm rebuild and the rustc invocations it reports.
+//! - kiln's warm rebuild and the rustc invocations it reports,
+//! - kiln's cold build with `snippets.sandbox = "off"`, for what the
+//!   sandbox's walls cost.
 //!
 //! Then a site of 20 snippets that use crates (serde + serde_json, regex,
 //! itoa, from crates.io, through `snippets/Cargo.toml`):
@@ -36,7 +38,7 @@ fn main() {
     let kiln = env!("CARGO_BIN_EXE_kiln");
     println!("kiln snippet benchmark: medians of {runs} runs");
     println!(
-        "{:>5}  {:>10}  {:>14}  {:>12}  {:>10}  {:>10}  {:>11}  {:>9}",
+        "{:>5}  {:>10}  {:>14}  {:>12}  {:>10}  {:>10}  {:>11}  {:>9}  {:>12}  {:>10}",
         "N",
         "kiln cold",
         "rustc each",
@@ -44,7 +46,9 @@ fn main() {
         "vs each",
         "vs merged",
         "kiln warm",
-        "warm rustc"
+        "warm rustc",
+        "sandbox off",
+        "walls cost"
     );
     for &n in &sizes {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -56,6 +60,15 @@ fn main() {
                 kiln_build(kiln, root);
             })
         });
+        let off = median(runs, || {
+            let _ = std::fs::remove_dir_all(root.join(".kiln-cache"));
+            std::fs::write(root.join("kiln.toml"), "[snippets]\nsandbox = \"off\"\n").unwrap();
+            let took = time(|| {
+                kiln_build(kiln, root);
+            });
+            std::fs::remove_file(root.join("kiln.toml")).unwrap();
+            took
+        });
         let each = median(runs, || time(|| rustc_each(root, n)));
         let merged = median(runs, || time(|| rustc_merged(root, n)));
         kiln_build(kiln, root);
@@ -66,14 +79,16 @@ fn main() {
             started.elapsed()
         });
         println!(
-            "{n:>5}  {:>9.2}s  {:>13.2}s  {:>11.2}s  {:>9.1}x  {:>9.2}x  {:>10.3}s  {:>9}",
+            "{n:>5}  {:>9.2}s  {:>13.2}s  {:>11.2}s  {:>9.1}x  {:>9.2}x  {:>10.3}s  {:>9}  {:>11.2}s  {:>+9.1}%",
             cold.as_secs_f64(),
             each.as_secs_f64(),
             merged.as_secs_f64(),
             each.as_secs_f64() / cold.as_secs_f64(),
             cold.as_secs_f64() / merged.as_secs_f64(),
             warm.as_secs_f64(),
-            warm_rustc
+            warm_rustc,
+            off.as_secs_f64(),
+            (cold.as_secs_f64() / off.as_secs_f64() - 1.0) * 100.0
         );
     }
     if std::env::var("KILN_BENCH_CRATES").as_deref() != Ok("0") {

@@ -83,8 +83,8 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
             command
         }
         Some(sandboxed) => {
-            let exe = match std::env::current_exe() {
-                Ok(exe) => exe,
+            let mut command = match sandbox::helper() {
+                Ok(command) => command,
                 Err(e) => return failed(format!("cannot find kiln's own binary: {e}"), started),
             };
             if rustix::process::geteuid().is_root() {
@@ -94,7 +94,6 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
                 let group = Some(rustix::process::Gid::from_raw(65534));
                 let _ = rustix::fs::chown(run_dir.path(), nobody, group);
             }
-            let mut command = Command::new(exe);
             command
                 .args(sandbox::wrapper_args(
                     sandboxed.walls,

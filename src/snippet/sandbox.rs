@@ -99,8 +99,22 @@ pub struct Probe {
     pub missing: Vec<String>,
 }
 
-/// Runs the probe in a child of kiln's own (`kiln run-sandboxed
-/// --probe`), which tries every wall on itself and reports.
+/// The command that raises the walls: the small `kiln-sandbox` binary
+/// beside kiln's own, or kiln itself as `kiln run-sandboxed`.
+pub fn helper() -> std::io::Result<std::process::Command> {
+    let exe = std::env::current_exe()?;
+    let small = exe.with_file_name("kiln-sandbox");
+    Ok(if small.is_file() {
+        std::process::Command::new(small)
+    } else {
+        let mut command = std::process::Command::new(exe);
+        command.arg(COMMAND);
+        command
+    })
+}
+
+/// Runs the probe in a child of kiln's own (`kiln-sandbox --probe`),
+/// which tries every wall on itself and reports.
 pub fn probe() -> Probe {
     let fallback = |why: String| Probe {
         walls: Walls {
@@ -109,12 +123,12 @@ pub fn probe() -> Probe {
         },
         missing: vec![why],
     };
-    let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
+    let mut command = match helper() {
+        Ok(command) => command,
         Err(e) => return fallback(format!("cannot find kiln's own binary: {e}")),
     };
-    let output = std::process::Command::new(exe)
-        .args([COMMAND, "--probe"])
+    let output = command
+        .arg("--probe")
         .stdin(std::process::Stdio::null())
         .output();
     match output {
@@ -213,8 +227,8 @@ pub fn fingerprint(config: &SnippetConfig) -> String {
     hasher.finalize().to_hex().to_string()
 }
 
-/// The arguments of `kiln run-sandboxed` for one run: the walls to raise
-/// (each must go up, or the run fails), then `--` and the command.
+/// The arguments of the helper for one run: the walls to raise (each must
+/// go up, or the run fails), then `--` and the command.
 pub fn wrapper_args(
     walls: &Walls,
     limits: &Limits,
@@ -222,7 +236,7 @@ pub fn wrapper_args(
     binary: &Path,
     arg: Option<&str>,
 ) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec![COMMAND.into()];
+    let mut args: Vec<OsString> = Vec::new();
     if walls.network {
         args.push("--no-network".into());
     }
@@ -605,7 +619,6 @@ mod tests {
         assert_eq!(
             text,
             [
-                COMMAND,
                 "--no-network",
                 "--confine",
                 "/tmp/x",
@@ -616,7 +629,7 @@ mod tests {
                 "s1"
             ]
         );
-        assert_eq!(parse_limits(&text[5]), Some(limits));
+        assert_eq!(parse_limits(&text[4]), Some(limits));
         assert_eq!(
             Walls::all().describe(),
             "no network, own folder only, bounded memory and processes, clean environment"
