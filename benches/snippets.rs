@@ -69,8 +69,8 @@ fn main() {
             std::fs::remove_file(root.join("kiln.toml")).unwrap();
             took
         });
-        let each = median(runs, || time(|| rustc_each(root, n)));
-        let merged = median(runs, || time(|| rustc_merged(root, n)));
+        let each = median(runs, || time(|| rustc_each_with(root, ("s", n), &[])));
+        let merged = median(runs, || time(|| rustc_merged_with(root, ("s", n), &[])));
         kiln_build(kiln, root);
         let mut warm_rustc = String::new();
         let warm = median(runs, || {
@@ -112,8 +112,8 @@ fn crates_bench(kiln: &str, runs: usize) {
         })
     });
     let args = extern_args(root);
-    let each = median(runs, || time(|| rustc_each_with(root, n, &args)));
-    let merged = median(runs, || time(|| rustc_merged_with(root, n, &args)));
+    let each = median(runs, || time(|| rustc_each_with(root, ("c", n), &args)));
+    let merged = median(runs, || time(|| rustc_merged_with(root, ("c", n), &args)));
     let output = Command::new(kiln)
         .arg("build")
         .current_dir(root)
@@ -203,29 +203,32 @@ fn rustc_with(dir: &Path, file: &str, out: &str, args: &[String]) {
     assert!(status.success(), "rustc failed on {file}");
 }
 
-fn rustc_each_with(root: &Path, n: usize, args: &[String]) {
+/// The `n` snippets `snippets/{prefix}000.rs`… compiled one `rustc` each.
+fn rustc_each_with(root: &Path, (prefix, n): (&str, usize), args: &[String]) {
     let out = tempfile::tempdir().unwrap();
     for i in 0..n {
-        let file = root.join(format!("snippets/c{i:03}.rs"));
+        let file = root.join(format!("snippets/{prefix}{i:03}.rs"));
         rustc_with(
             out.path(),
             file.to_str().unwrap(),
-            &format!("c{i:03}"),
+            &format!("{prefix}{i:03}"),
             args,
         );
     }
 }
 
-fn rustc_merged_with(root: &Path, n: usize, args: &[String]) {
+/// The same snippets merged by hand into one crate, one `rustc`.
+fn rustc_merged_with(root: &Path, (prefix, n): (&str, usize), args: &[String]) {
     let out = tempfile::tempdir().unwrap();
     let mut merged = String::new();
     for i in 0..n {
-        let body = std::fs::read_to_string(root.join(format!("snippets/c{i:03}.rs"))).unwrap();
-        writeln!(merged, "mod c{i} {{\n{body}\npub fn run() {{ main() }}\n}}").unwrap();
+        let body =
+            std::fs::read_to_string(root.join(format!("snippets/{prefix}{i:03}.rs"))).unwrap();
+        writeln!(merged, "mod m{i} {{\n{body}\npub fn run() {{ main() }}\n}}").unwrap();
     }
     merged.push_str("fn main() {\n    match std::env::args().nth(1).as_deref() {\n");
     for i in 0..n {
-        writeln!(merged, "        Some(\"c{i}\") => c{i}::run(),").unwrap();
+        writeln!(merged, "        Some(\"m{i}\") => m{i}::run(),").unwrap();
     }
     merged.push_str("        _ => {}\n    }\n}\n");
     std::fs::write(out.path().join("merged.rs"), merged).unwrap();
@@ -336,49 +339,6 @@ fn kiln_build(kiln: &str, root: &Path) -> String {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or("?")
         .to_owned()
-}
-
-fn rustc(dir: &Path, file: &str, out: &str) {
-    let status = Command::new("rustc")
-        .args([
-            "--edition",
-            "2021",
-            "--crate-type",
-            "bin",
-            "-A",
-            "warnings",
-            "-o",
-            out,
-            file,
-        ])
-        .current_dir(dir)
-        .status()
-        .expect("rustc runs");
-    assert!(status.success(), "rustc failed on {file}");
-}
-
-fn rustc_each(root: &Path, n: usize) {
-    let out = tempfile::tempdir().unwrap();
-    for i in 0..n {
-        let file = root.join(format!("snippets/s{i:03}.rs"));
-        rustc(out.path(), file.to_str().unwrap(), &format!("s{i:03}"));
-    }
-}
-
-fn rustc_merged(root: &Path, n: usize) {
-    let out = tempfile::tempdir().unwrap();
-    let mut merged = String::new();
-    for i in 0..n {
-        let body = std::fs::read_to_string(root.join(format!("snippets/s{i:03}.rs"))).unwrap();
-        writeln!(merged, "mod s{i} {{\n{body}\npub fn run() {{ main() }}\n}}").unwrap();
-    }
-    merged.push_str("fn main() {\n    match std::env::args().nth(1).as_deref() {\n");
-    for i in 0..n {
-        writeln!(merged, "        Some(\"s{i}\") => s{i}::run(),").unwrap();
-    }
-    merged.push_str("        _ => {}\n    }\n}\n");
-    std::fs::write(out.path().join("merged.rs"), merged).unwrap();
-    rustc(out.path(), "merged.rs", "merged");
 }
 
 /// One of four kinds of small std program, made distinct by `i`.

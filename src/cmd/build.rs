@@ -6,30 +6,15 @@ use std::process::ExitCode;
 use kiln::error::{CAUSED_BY, chain};
 use kiln::site::{BuildOptions, build_site};
 
-use super::{plural, site_root};
+use super::{SiteArgs, plural};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The site root: the folder holding `content/`.
-    #[arg(long, default_value = ".")]
-    root: PathBuf,
+    #[command(flatten)]
+    site: SiteArgs,
     /// Where to write the site [default: <ROOT>/public]
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Also publish articles marked `draft: true`.
-    #[arg(long)]
-    drafts: bool,
-    /// Also publish Knowledge Repo posts marked `private: true`.
-    #[arg(long)]
-    private: bool,
-    /// Build the snippets' dependencies (`snippets/Cargo.toml`) without
-    /// the network, from what cargo already has.
-    #[arg(long)]
-    offline: bool,
-    /// Also write every snippet's outcome, duration, cache use and
-    /// toolchain to this JSON file.
-    #[arg(long, value_name = "FILE.json")]
-    report: Option<PathBuf>,
     /// Serve the site from this URL or path instead of `base_url`.
     #[arg(long)]
     base_url: Option<String>,
@@ -45,14 +30,10 @@ pub struct Args {
 pub fn run(args: Args) -> ExitCode {
     let build = build_site(&BuildOptions {
         output: args.output,
-        drafts: args.drafts,
-        private: args.private,
-        offline: args.offline,
-        report: args.report,
         base_url: args.base_url,
         fresh: args.fresh,
         bless: args.bless,
-        ..BuildOptions::new(site_root(args.root))
+        ..args.site.options()
     });
     for warning in &build.warnings {
         eprintln!("warning: {warning}");

@@ -10,6 +10,42 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kiln::error::{CAUSED_BY, chain};
+use kiln::site::BuildOptions;
+
+/// What `build` and `check` share: which site, what of it, and how.
+#[derive(clap::Args)]
+pub struct SiteArgs {
+    /// The site root: the folder holding `content/` and `kiln.toml`.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Also take articles marked `draft: true`.
+    #[arg(long)]
+    drafts: bool,
+    /// Also take Knowledge Repo posts marked `private: true`.
+    #[arg(long)]
+    private: bool,
+    /// Build the snippets' dependencies (`snippets/Cargo.toml`) without
+    /// the network, from what cargo already has.
+    #[arg(long)]
+    offline: bool,
+    /// Also write every snippet's outcome, duration, cache use and
+    /// toolchain to this JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    report: Option<PathBuf>,
+}
+
+impl SiteArgs {
+    /// The build options these arguments ask for, the rest by default.
+    pub fn options(self) -> BuildOptions {
+        BuildOptions {
+            drafts: self.drafts,
+            private: self.private,
+            offline: self.offline,
+            report: self.report,
+            ..BuildOptions::new(site_root(self.root))
+        }
+    }
+}
 
 /// Prints an error with its causes and returns failure.
 pub fn fail(error: &dyn std::error::Error) -> ExitCode {
