@@ -45,7 +45,7 @@ pub fn run(args: Args) -> ExitCode {
             for path in &written {
                 println!("wrote {}", path.display());
             }
-            println!("preview it with `kiln serve` (or `cargo run -- serve`)");
+            println!("preview it with `kiln serve` (or `cargo run --release -- serve`)");
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

@@ -197,3 +197,29 @@ test("the Nu HTML Checker finds no error in any page", async () => {
   const messages = JSON.parse(stderr).messages.map((m) => `${m.url}:${m.lastLine}: ${m.message}`);
   assert.deepEqual(messages, []);
 });
+
+test("list thumbnails keep their image's proportions at 1280 and 375 px", async () => {
+  for (const width of [1280, 375]) {
+    const { page, context } = await open("/", { viewport: { width, height: 800 } });
+    const thumbs = await page.$$eval(".card img.thumb", (imgs) =>
+      imgs.map((img) => {
+        const box = img.getBoundingClientRect();
+        return { drawn: box.width / box.height, natural: img.naturalWidth / img.naturalHeight };
+      }));
+    assert.ok(thumbs.length >= 1, `no thumbnail at ${width} px`);
+    for (const { drawn, natural } of thumbs) {
+      assert.ok(Math.abs(drawn / natural - 1) < 0.05, `${width} px: drawn ${drawn}, natural ${natural}`);
+    }
+    await context.close();
+  }
+});
+
+test("a printed article shows no header, search or footer", async () => {
+  const { page, context } = await open(ARTICLE);
+  await page.emulateMedia({ media: "print" });
+  for (const selector of [".site-header", ".site-search", ".site-footer"]) {
+    assert.equal(await page.locator(selector).isVisible(), false, `${selector} is printed`);
+  }
+  assert.equal(await page.locator("article h1").isVisible(), true);
+  await context.close();
+});
