@@ -130,10 +130,11 @@ impl OwnPage {
 }
 
 /// The files of [`OwnPage::Static`].
-pub const STATIC_FILES: [&str; 3] = [
+pub const STATIC_FILES: [&str; 4] = [
     "static/style.css",
     "static/highlight.css",
     "static/favicon.svg",
+    "static/kiln.js",
 ];
 
 /// A tag or an author: a name that has a page listing its articles.

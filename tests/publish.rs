@@ -152,7 +152,7 @@ fn search_finds_an_article_by_a_word_of_its_body() {
     let search_page = site.page("search/index.html");
     assert_eq!(
         search_page.attrs("script[src]", "src"),
-        ["/pagefind/pagefind-ui.js"]
+        ["/static/kiln.js", "/pagefind/pagefind-ui.js"]
     );
 }
 

@@ -25,10 +25,24 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
         Origin::Linked { path } => path.rsplit('/').next().unwrap_or(path).to_owned(),
         Origin::Inline => "Rust".to_owned(),
     };
+    // The file, its mode and how it fared, at a glance.
+    let (badge_class, badge) = match verdict.outcome {
+        Outcome::Passed => ("ok", "✓ passes"),
+        Outcome::Failed => ("fail", "✗ fails"),
+        Outcome::Skipped => ("skipped", "not run"),
+    };
+    let flags = snippet.options.flags().join(", ");
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<span class=\"snippet-mode\">{}</span> ",
+            escape_html(&flags)
+        )
+    };
     html.push_str(&format!(
-        "<figcaption class=\"snippet-title\"><span>{}</span><span>{}</span></figcaption>\n",
+        "<figcaption class=\"snippet-title\"><span>{}</span><span>{flags}<span class=\"snippet-badge {badge_class}\">{badge}</span></span></figcaption>\n",
         escape_html(&label),
-        escape_html(&snippet.options.flags().join(", "))
     ));
     html.push_str(&code_block_html(
         "rust",

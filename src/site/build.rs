@@ -25,6 +25,9 @@ use crate::snippet::SnippetStats;
 /// The site icon.
 const FAVICON: &str = include_str!("../../templates/favicon.svg");
 
+/// The page script: copy buttons on code.
+const SCRIPT: &str = include_str!("../../templates/kiln.js");
+
 /// What a successful build did.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -481,7 +484,8 @@ fn write_generated_files(
             staging.write(&format!("{}{path}", OwnPage::SearchBundle.path()), &bytes)?;
         }
     }
-    let [style, highlight, favicon] = STATIC_FILES;
+    let [style, highlight, favicon, script] = STATIC_FILES;
+    staging.write(script, SCRIPT.as_bytes())?;
     staging.write(style, site.templates.style.as_bytes())?;
     staging.write(highlight, site.highlighter.css().as_bytes())?;
     staging.write(favicon, FAVICON.as_bytes())?;

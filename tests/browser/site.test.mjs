@@ -223,3 +223,18 @@ test("a printed article shows no header, search or footer", async () => {
   assert.equal(await page.locator("article h1").isVisible(), true);
   await context.close();
 });
+
+test("a copy button puts exactly the code shown on the clipboard", async () => {
+  const { page, context, problems } = await open(ARTICLE, { permissions: ["clipboard-read", "clipboard-write"] });
+  const blocks = page.locator(".code-wrap");
+  assert.ok((await blocks.count()) >= 6, "every code block and snippet source has a copy button");
+  // A plain code block, then a snippet's source.
+  for (const block of [blocks.first(), page.locator(".snippet .code-wrap").first()]) {
+    const shown = await block.locator("pre.code code").evaluate((code) => code.textContent);
+    await block.locator("button.copy").click();
+    await page.waitForFunction((b) => b.textContent === "Copied", await block.locator("button.copy").elementHandle());
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), shown);
+  }
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -1,0 +1,33 @@
+// kiln's page script. The pages work without it; with it, every code block
+// and snippet source gets a button that copies exactly the code shown.
+(() => {
+  for (const pre of document.querySelectorAll("pre.code")) {
+    const wrap = document.createElement("div");
+    wrap.className = "code-wrap";
+    pre.before(wrap);
+    wrap.append(pre);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "copy";
+    button.textContent = "Copy";
+    button.setAttribute("aria-label", "Copy the code");
+    button.addEventListener("click", async () => {
+      const text = (pre.querySelector("code") ?? pre).textContent;
+      try {
+        await navigator.clipboard.writeText(text);
+      } catch {
+        // Pages opened from disk may not have the clipboard API.
+        const range = document.createRange();
+        range.selectNodeContents(pre);
+        const selection = getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+        document.execCommand("copy");
+        selection.removeAllRanges();
+      }
+      button.textContent = "Copied";
+      setTimeout(() => { button.textContent = "Copy"; }, 2000);
+    });
+    wrap.append(button);
+  }
+})();
