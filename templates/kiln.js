@@ -30,4 +30,26 @@
     });
     wrap.append(button);
   }
+
+  // The side TOC marks the section being read.
+  const links = [...document.querySelectorAll(".sidebar nav.toc a[href^='#']")];
+  const sections = links
+    .map((link) => [link, document.getElementById(decodeURIComponent(link.hash.slice(1)))])
+    .filter(([, heading]) => heading);
+  if (sections.length > 0) {
+    let current = null;
+    const follow = () => {
+      let [link] = sections[0];
+      for (const [candidate, heading] of sections) {
+        if (heading.getBoundingClientRect().top < 120) link = candidate;
+      }
+      if (link !== current) {
+        current?.removeAttribute("aria-current");
+        link.setAttribute("aria-current", "location");
+        current = link;
+      }
+    };
+    addEventListener("scroll", follow, { passive: true });
+    follow();
+  }
 })();

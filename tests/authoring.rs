@@ -40,7 +40,10 @@ fn new_writes_an_article_and_snippet_that_build_accepts() {
     let page = site.page("my-note-first-best/index.html");
     assert_eq!(text(&page.one("h1")), "My note: first & best");
     assert_eq!(page.texts(".article-header .tags a"), ["rust", "notes"]);
-    assert_eq!(page.select("nav.toc").len(), 1);
+    // The `[TOC]` where the author put it, and the side column's copy
+    // (the stylesheet shows one of them at a time).
+    assert_eq!(page.select(".article-body nav.toc").len(), 1);
+    assert_eq!(page.select(".sidebar nav.toc").len(), 1);
     assert_eq!(
         text(&page.one(".snippet-output samp")),
         "This snippet was compiled, run, shown."

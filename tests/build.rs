@@ -73,10 +73,13 @@ fn headings_get_unique_ids_and_a_nested_toc() {
         ]
     );
     // Nested: the steps sit inside the first setup item.
-    let nested = page.attrs("nav.toc > ul > li:first-child > ul > li > a", "href");
+    let nested = page.attrs(
+        ".article-body nav.toc > ul > li:first-child > ul > li > a",
+        "href",
+    );
     assert_eq!(nested, ["#step", "#step-1"]);
     // h5 is outside the default levels.
-    let all = page.attrs("nav.toc a", "href");
+    let all = page.attrs(".article-body nav.toc a", "href");
     assert!(!all.contains(&"#too-deep".to_owned()));
     assert!(all.contains(&"#deep".to_owned()));
     // Each heading links to itself.
@@ -365,5 +368,13 @@ fn body_headings_start_at_h2_under_the_page_title() {
     let page = site.page("k/index.html");
     assert_eq!(page.attrs(".article-body h2", "id"), ["first", "second"]);
     assert_eq!(page.attrs(".article-body h3", "id"), ["inner"]);
-    assert_eq!(page.attrs("nav.toc > ul > li > ul a", "href"), ["#inner"]);
+    assert_eq!(
+        page.attrs(".article-body nav.toc > ul > li > ul a", "href"),
+        ["#inner"]
+    );
+    // The side column holds the same TOC.
+    assert_eq!(
+        page.attrs(".sidebar nav.toc > ul > li > ul a", "href"),
+        ["#inner"]
+    );
 }

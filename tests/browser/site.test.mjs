@@ -92,11 +92,14 @@ test("the article page loads with no console error and no failed or external req
 
 test("TOC links scroll to their headings", async () => {
   const { page, context } = await open(ARTICLE);
-  const hrefs = await page.$$eval("nav.toc a", (as) => as.map((a) => a.getAttribute("href")));
+  // At 1280 px the TOC stands in the side column (the inline `[TOC]` is
+  // not shown twice).
+  assert.equal(await page.locator(".article-body nav.toc").isVisible(), false);
+  const hrefs = await page.$$eval(".sidebar nav.toc a", (as) => as.map((a) => a.getAttribute("href")));
   assert.ok(hrefs.length >= 4, `TOC links: ${hrefs}`);
   for (const href of hrefs) {
     await page.evaluate(() => window.scrollTo(0, 0));
-    await page.click(`nav.toc a[href="${href}"]`);
+    await page.click(`.sidebar nav.toc a[href="${href}"]`);
     // The heading is scrolled into view: at the top, or as high as the end
     // of the page lets it go.
     await page.waitForFunction((id) => {
@@ -106,6 +109,19 @@ test("TOC links scroll to their headings", async () => {
     }, href.slice(1), { timeout: 5000 });
     assert.equal(new URL(page.url()).hash, href);
   }
+  await context.close();
+});
+
+test("the side TOC stays in view and follows the scroll", async () => {
+  const { page, context } = await open(ARTICLE, { viewport: { width: 1280, height: 800 } });
+  const sidebar = page.locator(".sidebar");
+  const current = () => page.$eval(".sidebar a[aria-current]", (a) => a.getAttribute("href"));
+  const first = await current();
+  await page.evaluate(() => document.getElementById("the-same-in-rust").scrollIntoView());
+  await page.waitForFunction(() => document.querySelector(".sidebar a[aria-current]")?.getAttribute("href") === "#the-same-in-rust");
+  assert.notEqual(first, "#the-same-in-rust");
+  const box = await sidebar.boundingBox();
+  assert.ok(box.y >= 0 && box.y < 800, `the sidebar scrolled away: ${box.y}`);
   await context.close();
 });
 
