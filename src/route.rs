@@ -129,6 +129,61 @@ impl OwnPage {
     }
 }
 
+/// `html` written to `page` (a path relative to the site) with every URL
+/// of the site (one that starts with `base_path`) made relative to the
+/// page, a folder's URL ending in `index.html`: the site then works opened
+/// from disk (`file://`) and unchanged under any path it is served from.
+/// Only attribute values kiln or an author wrote (`href="…"`, `src="…"`,
+/// `action="…"`, a refresh's `url=…`) are touched: text is escaped, so a
+/// `"` never stands in it.
+pub fn relative_urls(html: &str, base_path: &str, page: &str) -> String {
+    const STARTS: [&str; 4] = [" href=\"", " src=\"", " action=\"", "; url="];
+    let up = "../".repeat(page.matches('/').count());
+    let mut out = String::with_capacity(html.len() + html.len() / 16);
+    // The next place of each pattern, each searched forward once: the
+    // whole pass is linear in the page, even for a list of ten thousand.
+    let find = |pattern: &str, from: usize| html[from..].find(pattern).map(|at| from + at);
+    let mut next: Vec<Option<usize>> = STARTS.iter().map(|p| find(p, 0)).collect();
+    let mut done = 0;
+    while let Some((i, at)) = next
+        .iter()
+        .enumerate()
+        .filter_map(|(i, at)| at.map(|at| (i, at)))
+        .min_by_key(|(_, at)| *at)
+    {
+        let value_start = at + STARTS[i].len();
+        out.push_str(&html[done..value_start]);
+        let value_end = html[value_start..]
+            .find(['"', '\''])
+            .map_or(html.len(), |end| value_start + end);
+        let value = &html[value_start..value_end];
+        match value
+            .strip_prefix(base_path)
+            .filter(|_| !value.starts_with("//"))
+        {
+            Some(inside) => {
+                let cut = inside.find(['#', '?']).unwrap_or(inside.len());
+                let (path, tail) = inside.split_at(cut);
+                out.push_str(&up);
+                out.push_str(path);
+                if path.is_empty() || path.ends_with('/') {
+                    out.push_str("index.html");
+                }
+                out.push_str(tail);
+            }
+            None => out.push_str(value),
+        }
+        done = value_end;
+        for (slot, pattern) in next.iter_mut().zip(STARTS) {
+            if slot.is_some_and(|at| at < done) {
+                *slot = find(pattern, done);
+            }
+        }
+    }
+    out.push_str(&html[done..]);
+    out
+}
+
 /// The files of [`OwnPage::Static`].
 pub const STATIC_FILES: [&str; 4] = [
     "static/style.css",
@@ -511,6 +566,23 @@ mod tests {
         assert_eq!(
             OwnPage::overwritten_by_file("search/index.html"),
             Some(OwnPage::Search)
+        );
+    }
+
+    #[test]
+    fn relative_page_urls() {
+        let html = r##"<a href="/tags/x/#top">t</a><img src="/static/a.png"><a href="https://e.org/">e</a><a href="#here">h</a><form action="/search/"></form><meta http-equiv="refresh" content="0; url=/b/">"##;
+        assert_eq!(
+            relative_urls(html, "/", "a/b/index.html"),
+            r##"<a href="../../tags/x/index.html#top">t</a><img src="../../static/a.png"><a href="https://e.org/">e</a><a href="#here">h</a><form action="../../search/index.html"></form><meta http-equiv="refresh" content="0; url=../../b/index.html">"##
+        );
+        assert_eq!(
+            relative_urls(
+                r##"<a href="/kb/">home</a><a href="/elsewhere/">x</a>"##,
+                "/kb/",
+                "index.html"
+            ),
+            r##"<a href="index.html">home</a><a href="/elsewhere/">x</a>"##
         );
     }
 

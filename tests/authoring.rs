@@ -341,7 +341,7 @@ fn serve_re_renders_only_the_articles_that_changed() {
             site.file("content/b.md", "---\ntitle: B\nslug: bee\n---\n## Part\n");
         },
         "/a/",
-        "href=\"/bee/\"",
+        "href=\"../bee/index.html\"",
     );
     assert_eq!(n, 3);
 

@@ -148,11 +148,14 @@ fn search_finds_an_article_by_a_word_of_its_body() {
     assert!(search(&site.path("public"), "xylophone").is_empty());
     // Every page has the search box; the search page loads the bundle.
     let page = site.page("new/index.html");
-    assert_eq!(page.attrs("form[role=search]", "action"), ["/search/"]);
+    assert_eq!(
+        page.attrs("form[role=search]", "action"),
+        ["../search/index.html"]
+    );
     let search_page = site.page("search/index.html");
     assert_eq!(
         search_page.attrs("script[src]", "src"),
-        ["/static/kiln.js", "/pagefind/pagefind-ui.js"]
+        ["../static/kiln.js", "../pagefind/pagefind-ui.js"]
     );
 }
 
@@ -193,11 +196,20 @@ fn assert_no_broken_links(public: &Path, prefix: &str) -> usize {
                     continue;
                 }
                 let url = url.split(['#', '?']).next().unwrap();
-                let inside = url.strip_prefix(prefix).unwrap_or_else(|| {
-                    panic!("{}: `{url}` is not under `{prefix}`", path.display())
-                });
+                // A relative URL (every page's own) works under any prefix;
+                // an absolute one must carry the prefix.
+                let page = path.strip_prefix(public).unwrap().to_string_lossy();
+                let resolved;
+                let inside = if url.starts_with('/') {
+                    url.strip_prefix(prefix).unwrap_or_else(|| {
+                        panic!("{}: `{url}` is not under `{prefix}`", path.display())
+                    })
+                } else {
+                    resolved = common::site_path(&page, url);
+                    resolved.trim_start_matches('/')
+                };
                 let mut file = public.join(inside);
-                if url.ends_with('/') {
+                if inside.is_empty() || inside.ends_with('/') {
                     file = file.join("index.html");
                 }
                 assert!(file.is_file(), "{}: `{url}` names no file", path.display());

@@ -197,7 +197,7 @@ fn output_is_escaped_and_ansi_becomes_spans() {
     // The only script is kiln's own page script: none came from the output.
     let scripts = page.select("script");
     assert_eq!(scripts.len(), 1);
-    assert_eq!(scripts[0].value().attr("src"), Some("/static/kiln.js"));
+    assert_eq!(scripts[0].value().attr("src"), Some("../static/kiln.js"));
     assert!(page.select(".snippet-output b").is_empty());
     let out = &outputs(&site)[0];
     assert!(out.contains("<script>alert('x')</script> & <b>"), "{out}");

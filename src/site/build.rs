@@ -18,7 +18,7 @@ use crate::highlight::escape_html;
 use crate::link::check_links;
 use crate::output::Staging;
 use crate::render::Outline;
-use crate::route::{OwnPage, Resolved, STATIC_FILES, Target};
+use crate::route::{OwnPage, Resolved, STATIC_FILES, Target, relative_urls};
 use crate::search::build_search_index;
 use crate::snippet::SnippetStats;
 
@@ -135,6 +135,12 @@ fn write_site(
         .par_iter()
         .map(|list| {
             let html = site.templates.render(list.template, &list.values)?;
+            // The 404 page is served at any depth: its URLs stay absolute.
+            let html = if list.path == OwnPage::NotFound.path() {
+                html
+            } else {
+                relative_urls(&html, site.routes.base_path(), &list.path)
+            };
             staging.write(&list.path, html.as_bytes())
         })
         .collect();
@@ -206,7 +212,9 @@ fn write_articles(
                 small_thumbnail,
             } = page;
             let slug = &site.content.articles[i].slug;
-            staging.write(&format!("{slug}/index.html"), html.as_bytes())?;
+            let path = format!("{slug}/index.html");
+            let html = relative_urls(&html, site.routes.base_path(), &path);
+            staging.write(&path, html.as_bytes())?;
             let values = if rank[i] < FEED_SIZE {
                 values
             } else {
@@ -275,12 +283,16 @@ fn write_redirects(site: &Site, staging: &Staging) -> Vec<Error> {
         .iter()
         .filter_map(|redirect| {
             let article = &site.content.articles[redirect.article];
-            let url = escape_html(&format!("{prefix}/{}/", article.slug));
+            // The canonical URL is as absolute as `base_url`; the page's
+            // own links become relative below, like every page's.
+            let canonical = escape_html(&format!("{prefix}/{}/", article.slug));
+            let url = escape_html(&site.routes.article_url(redirect.article));
             let title = escape_html(&article.front.title);
             let html = format!(
-                "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n<link rel=\"canonical\" href=\"{url}\">\n<meta name=\"robots\" content=\"noindex\">\n<meta http-equiv=\"refresh\" content=\"0; url={url}\">\n</head>\n<body>\n<p>This page has moved to <a href=\"{url}\">{title}</a>.</p>\n</body>\n</html>\n",
+                "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n<link rel=\"canonical\" href=\"{canonical}\">\n<meta name=\"robots\" content=\"noindex\">\n<meta http-equiv=\"refresh\" content=\"0; url={url}\">\n</head>\n<body>\n<p>This page has moved to <a href=\"{url}\">{title}</a>.</p>\n</body>\n</html>\n",
                 escape_html(&site.config.language)
             );
+            let html = relative_urls(&html, site.routes.base_path(), &redirect.out);
             staging.write(&redirect.out, html.as_bytes()).err()
         })
         .collect()

@@ -199,6 +199,46 @@ impl Page {
     pub fn ids(&self) -> Vec<String> {
         self.attrs("[id]", "id")
     }
+
+    /// The URLs of `attr` of the elements `css` as site paths, resolved
+    /// from the page at `page` (such as `a/index.html`) the way a browser
+    /// resolves them, without a final `index.html`: `../tags/t/index.html`
+    /// in `a/index.html` is `/tags/t/`. Absolute URLs stay as they are.
+    pub fn urls(&self, page: &str, css: &str, attr: &str) -> Vec<String> {
+        self.attrs(css, attr)
+            .iter()
+            .map(|url| site_path(page, url))
+            .collect()
+    }
+}
+
+/// `url`, written in the page at `page`, as a site path (see
+/// [`Page::urls`]).
+pub fn site_path(page: &str, url: &str) -> String {
+    if url.contains("://") || url.starts_with('/') || url.starts_with("data:") {
+        return url.to_owned();
+    }
+    let (path, fragment) = match url.find('#') {
+        Some(at) => url.split_at(at),
+        None => (url, ""),
+    };
+    if path.is_empty() {
+        return url.to_owned();
+    }
+    let mut parts: Vec<&str> = page.split('/').collect();
+    parts.pop();
+    for part in path.split('/') {
+        match part {
+            ".." => {
+                parts.pop();
+            }
+            "." => {}
+            part => parts.push(part),
+        }
+    }
+    let joined = format!("/{}", parts.join("/"));
+    let joined = joined.strip_suffix("index.html").unwrap_or(&joined);
+    format!("{joined}{fragment}")
 }
 
 /// An element's text with whitespace collapsed.
