@@ -31,6 +31,15 @@
     wrap.append(button);
   }
 
+  // A block wider than its column says so with a shadow at its edge.
+  const markOverflow = () => {
+    for (const pre of document.querySelectorAll("pre")) {
+      pre.classList.toggle("overflows", pre.scrollWidth > pre.clientWidth + 1);
+    }
+  };
+  markOverflow();
+  addEventListener("resize", markOverflow, { passive: true });
+
   // The side TOC marks the section being read.
   const links = [...document.querySelectorAll(".sidebar nav.toc a[href^='#']")];
   const sections = links

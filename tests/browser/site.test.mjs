@@ -187,6 +187,10 @@ test("nothing overflows horizontally at 375 pixels", async () => {
     const { page, context } = await open(url, { viewport: { width: 375, height: 812 } });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `${url} overflows by ${overflow}px`);
+    // The header is one block: the search box spans the width under the
+    // site's name and links.
+    const [title, search] = await Promise.all([".site-title", ".site-search input"].map((s) => page.locator(s).boundingBox()));
+    assert.ok(search.y > title.y && Math.abs(search.x - title.x) < 2 && search.width > 300, `${url}: header ${JSON.stringify({ title, search })}`);
     if (url === ARTICLE) await page.screenshot({ path: path.join(artifacts, "article-mobile.png"), fullPage: true });
     await context.close();
   }
@@ -213,6 +217,14 @@ test("the Nu HTML Checker finds no error in any page", async () => {
     { maxBuffer: 64 * 1024 * 1024 }).catch((e) => ({ stderr: e.stderr ?? String(e) }));
   const messages = JSON.parse(stderr).messages.map((m) => `${m.url}:${m.lastLine}: ${m.message}`);
   assert.deepEqual(messages, []);
+});
+
+test("long code lines scroll, with a shadow at the edge that says so", async () => {
+  const { page, context } = await open(ARTICLE, { viewport: { width: 375, height: 812 } });
+  const marked = await page.$$eval("pre", (pres) => pres.map((p) => [p.scrollWidth > p.clientWidth + 1, p.classList.contains("overflows")]));
+  assert.ok(marked.some(([wide]) => wide), "some block is wider than 375 px");
+  for (const [wide, shadow] of marked) assert.equal(shadow, wide);
+  await context.close();
 });
 
 test("list thumbnails keep their image's proportions at 1280 and 375 px", async () => {
