@@ -342,33 +342,7 @@ fn run_cargo(
         ))
     })?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let message = stderr
-            .replace(&package.display().to_string(), &manifest_dir(manifest))
-            .trim()
-            .to_owned();
-        let line = message
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .find_map(|quoted| manifest.line_of(quoted));
-        let own_manifest = format!("failed to parse manifest at `{}", manifest.path.display());
-        let hint = if message.contains(&own_manifest)
-            || message.contains(&format!(
-                "at `{}",
-                std::path::absolute(&manifest.path)
-                    .unwrap_or_default()
-                    .display()
-            )) {
-            "\n(a crate inside `snippets/` makes cargo read `snippets/Cargo.toml` as its workspace: give that crate an empty `[workspace]` table, or keep it outside `snippets/`)"
-        } else {
-            ""
-        };
-        return Err(Error::Dependencies {
-            path: manifest.path.clone(),
-            line,
-            message: format!("cargo could not build the snippets' dependencies:\n{message}{hint}"),
-        });
+        return Err(cargo_failure(manifest, &package, &output.stderr));
     }
     // The lock file cargo made or updated is the user's to commit.
     let new_lock = std::fs::read(package.join("Cargo.lock"))
@@ -380,8 +354,31 @@ fn run_cargo(
             source,
         })?;
     }
-    let mut libraries: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for line in output.stdout.split(|&b| b == b'\n') {
+    let libraries = libraries(&output.stdout);
+    let externs = direct_dependencies(&cargo, &package, options.offline)
+        .map_err(fail)?
+        .into_iter()
+        .filter_map(|(name, id, package, version)| {
+            Some(Extern {
+                name,
+                path: libraries.get(&id)?.clone(),
+                package,
+                version,
+            })
+        })
+        .collect();
+    Ok(Built {
+        externs,
+        search_dir: target.join("debug").join("deps"),
+        lock: new_lock,
+    })
+}
+
+/// Each package's compiled library (an rlib, or a proc macro's shared
+/// object), by package id, from `cargo build --message-format=json`.
+fn libraries(stdout: &[u8]) -> BTreeMap<String, PathBuf> {
+    let mut libraries = BTreeMap::new();
+    for line in stdout.split(|&b| b == b'\n') {
         let Ok(artifact) = serde_json::from_slice::<Artifact>(line) else {
             continue;
         };
@@ -405,23 +402,40 @@ fn run_cargo(
             libraries.insert(artifact.package_id, library);
         }
     }
-    let externs = direct_dependencies(&cargo, &package, options.offline)
-        .map_err(fail)?
-        .into_iter()
-        .filter_map(|(name, id, package, version)| {
-            Some(Extern {
-                name,
-                path: libraries.get(&id)?.clone(),
-                package,
-                version,
-            })
-        })
-        .collect();
-    Ok(Built {
-        externs,
-        search_dir: target.join("debug").join("deps"),
-        lock: new_lock,
-    })
+    libraries
+}
+
+/// The error of a failed cargo build: cargo's own message, at the manifest
+/// line that names the crate where that can be told, with a hint for a
+/// local crate that cargo took `snippets/Cargo.toml` as the workspace of.
+fn cargo_failure(manifest: &Manifest, package: &Path, stderr: &[u8]) -> Error {
+    let stderr = String::from_utf8_lossy(stderr);
+    let message = stderr
+        .replace(&package.display().to_string(), &manifest_dir(manifest))
+        .trim()
+        .to_owned();
+    let line = message
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .find_map(|quoted| manifest.line_of(quoted));
+    let own_manifest = format!("failed to parse manifest at `{}", manifest.path.display());
+    let hint = if message.contains(&own_manifest)
+        || message.contains(&format!(
+            "at `{}",
+            std::path::absolute(&manifest.path)
+                .unwrap_or_default()
+                .display()
+        )) {
+        "\n(a crate inside `snippets/` makes cargo read `snippets/Cargo.toml` as its workspace: give that crate an empty `[workspace]` table, or keep it outside `snippets/`)"
+    } else {
+        ""
+    };
+    Error::Dependencies {
+        path: manifest.path.clone(),
+        line,
+        message: format!("cargo could not build the snippets' dependencies:\n{message}{hint}"),
+    }
 }
 
 /// `snippets` as the user knows it, for cargo's messages.

@@ -15,6 +15,7 @@ mod doctest;
 mod exec;
 mod judge;
 mod options;
+mod place;
 mod sandbox;
 mod toolchain;
 
@@ -35,7 +36,6 @@ pub use collect::{Collected, collect_snippets};
 pub use deps::{Dependencies, Extern, MANIFEST, crates_used};
 pub use doctest::{PreparedCode, prepare, split_hidden_lines};
 pub use exec::{Chunk, Execution, Exit, SANDBOX_FAILED, Stream};
-use judge::check_golden;
 pub use judge::{Outcome, Verdict, judge, signal_name};
 pub use options::{Mode, SnippetOptions};
 pub use sandbox::{
@@ -311,7 +311,7 @@ pub fn run_snippets(
             runs.insert(key, Arc::new(run));
         }
     }
-    let placing = Placing {
+    let placing = place::Placing {
         runs: &runs,
         cached: &cached,
         externs: deps
@@ -461,89 +461,6 @@ fn compile_and_run(
         }
     }
     Ok((fresh, invocations))
-}
-
-/// Every snippet in its article's place with its run and verdict, and the
-/// snippets that failed.
-struct Placement {
-    by_article: HashMap<usize, HashMap<usize, Placed>>,
-    failures: Vec<Error>,
-    count: usize,
-    failed: usize,
-}
-
-/// What placing snippets reads.
-struct Placing<'a> {
-    runs: &'a HashMap<String, Arc<SnippetRun>>,
-    cached: &'a HashSet<String>,
-    externs: &'a [Extern],
-    articles: &'a [Article],
-    options: &'a RunOptions,
-}
-
-impl Placing<'_> {
-    fn place(
-        &self,
-        snippets: Vec<Snippet>,
-        keys: Vec<String>,
-        unavailable: Vec<(usize, usize)>,
-    ) -> Placement {
-        let mut placement = Placement {
-            by_article: HashMap::new(),
-            failures: Vec::new(),
-            count: 0,
-            failed: 0,
-        };
-        for (article, event) in unavailable {
-            placement
-                .by_article
-                .entry(article)
-                .or_default()
-                .insert(event, Placed::Unavailable);
-        }
-        for (snippet, key) in snippets.into_iter().zip(keys) {
-            let Some(run) = self.runs.get(&key).cloned() else {
-                continue;
-            };
-            let verdict = judge(&snippet.options, snippet.is_inline(), &run);
-            let mut problem = verdict.problem.clone();
-            if problem.is_none()
-                && let Origin::Linked { path } = &snippet.origin
-            {
-                let options = self.options;
-                problem = check_golden(&options.root, path, &run, options.bless).err();
-            }
-            if let Some(message) = problem {
-                placement.failed += 1;
-                placement.failures.push(Error::Snippet {
-                    article: self.articles[snippet.article].source.clone(),
-                    line: snippet.line,
-                    snippet: snippet.name(),
-                    message,
-                });
-            }
-            placement.count += 1;
-            let crates = crates_used(&snippet.code.standalone(), self.externs)
-                .into_iter()
-                .map(|e| (e.package.clone(), e.version.clone()))
-                .collect();
-            let event = snippet.event;
-            let embed = Embed {
-                snippet,
-                run,
-                verdict,
-                crates,
-                cached: self.cached.contains(&key),
-                key,
-            };
-            placement
-                .by_article
-                .entry(embed.snippet.article)
-                .or_default()
-                .insert(event, Placed::Embed(Box::new(embed)));
-        }
-        placement
-    }
 }
 
 /// Runs every compiled unit (in parallel) and pairs each key with its run.
