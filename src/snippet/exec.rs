@@ -82,31 +82,10 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
             command.args(arg);
             command
         }
-        Some(sandboxed) => {
-            let mut command = match sandbox::helper() {
-                Ok(command) => command,
-                Err(e) => return failed(format!("cannot find kiln's own binary: {e}"), started),
-            };
-            if rustix::process::geteuid().is_root() {
-                // A root builder's snippet runs as nobody: its folder is
-                // nobody's.
-                let nobody = Some(rustix::process::Uid::from_raw(65534));
-                let group = Some(rustix::process::Gid::from_raw(65534));
-                let _ = rustix::fs::chown(run_dir.path(), nobody, group);
-            }
-            command
-                .args(sandbox::wrapper_args(
-                    sandboxed.walls,
-                    &sandboxed.limits,
-                    run_dir.path(),
-                    binary,
-                    arg,
-                ))
-                .env_clear()
-                .envs(sandboxed.env.iter().map(|(k, v)| (k, v)))
-                .env("HOME", run_dir.path());
-            command
-        }
+        Some(sandboxed) => match sandbox::command(sandboxed, run_dir.path(), binary, arg) {
+            Ok(command) => command,
+            Err(e) => return failed(format!("cannot find kiln's own binary: {e}"), started),
+        },
     };
     command
         .current_dir(run_dir.path())

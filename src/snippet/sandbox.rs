@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::exec::Sandboxed;
 use crate::config::{SandboxMode, SnippetConfig};
 
 /// Which walls a run had; stored with the run and shown on the page.
@@ -111,6 +112,36 @@ pub fn helper() -> std::io::Result<std::process::Command> {
         command.arg(COMMAND);
         command
     })
+}
+
+/// The command that runs `binary` (with `arg`) in `folder` inside the
+/// walls of `sandboxed`: the helper, an environment of the allowed
+/// variables only, `HOME` the folder. A root builder's snippet runs as
+/// nobody, so the folder is given to nobody.
+pub fn command(
+    sandboxed: &Sandboxed<'_>,
+    folder: &Path,
+    binary: &Path,
+    arg: Option<&str>,
+) -> std::io::Result<std::process::Command> {
+    let mut command = helper()?;
+    if rustix::process::geteuid().is_root() {
+        let nobody = Some(rustix::process::Uid::from_raw(NOBODY));
+        let group = Some(rustix::process::Gid::from_raw(NOBODY));
+        let _ = rustix::fs::chown(folder, nobody, group);
+    }
+    command
+        .args(wrapper_args(
+            sandboxed.walls,
+            &sandboxed.limits,
+            folder,
+            binary,
+            arg,
+        ))
+        .env_clear()
+        .envs(sandboxed.env.iter().map(|(k, v)| (k, v)))
+        .env("HOME", folder);
+    Ok(command)
 }
 
 /// Runs the probe in a child of kiln's own (`kiln-sandbox --probe`),
