@@ -137,21 +137,16 @@ impl OwnPage {
 /// `action="…"`, a refresh's `url=…`) are touched: text is escaped, so a
 /// `"` never stands in it.
 pub fn relative_urls(html: &str, base_path: &str, page: &str) -> String {
-    const STARTS: [&str; 4] = [" href=\"", " src=\"", " action=\"", "; url="];
     let up = "../".repeat(page.matches('/').count());
     let mut out = String::with_capacity(html.len() + html.len() / 16);
-    // The next place of each pattern, each searched forward once: the
-    // whole pass is linear in the page, even for a list of ten thousand.
-    let find = |pattern: &str, from: usize| html[from..].find(pattern).map(|at| from + at);
-    let mut next: Vec<Option<usize>> = STARTS.iter().map(|p| find(p, 0)).collect();
     let mut done = 0;
-    while let Some((i, at)) = next
-        .iter()
-        .enumerate()
-        .filter_map(|(i, at)| at.map(|at| (i, at)))
-        .min_by_key(|(_, at)| *at)
-    {
-        let value_start = at + STARTS[i].len();
+    // One forward pass over the page (SIMD-searched for the four
+    // openings at once): linear even for a list of ten thousand.
+    for found in URL_STARTS.find_iter(html) {
+        if found.start() < done {
+            continue;
+        }
+        let value_start = found.end();
         out.push_str(&html[done..value_start]);
         let value_end = html[value_start..]
             .find(['"', '\''])
@@ -174,15 +169,20 @@ pub fn relative_urls(html: &str, base_path: &str, page: &str) -> String {
             None => out.push_str(value),
         }
         done = value_end;
-        for (slot, pattern) in next.iter_mut().zip(STARTS) {
-            if slot.is_some_and(|at| at < done) {
-                *slot = find(pattern, done);
-            }
-        }
     }
     out.push_str(&html[done..]);
     out
 }
+
+/// Where a URL value starts in kiln's HTML: an `href`, `src` or `action`
+/// attribute, or a refresh's `url=`.
+static URL_STARTS: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build([" href=\"", " src=\"", " action=\"", "; url="])
+            .expect("four literal patterns always build")
+    });
 
 /// The files of [`OwnPage::Static`].
 pub const STATIC_FILES: [&str; 4] = [
