@@ -31,6 +31,9 @@ pub struct Config {
     pub authors: Vec<String>,
     /// Build the offline full-text search index.
     pub search: bool,
+    /// Articles per page of the index, tag and author lists (later pages
+    /// at `page/2/` and on); `0` lists them all on one page.
+    pub page_size: usize,
     /// The folder of articles, relative to the site root; `.` for a
     /// Knowledge Repo checkout.
     pub content_dir: PathBuf,
@@ -50,6 +53,7 @@ impl Default for Config {
             language: "en".to_owned(),
             authors: Vec::new(),
             search: true,
+            page_size: 50,
             content_dir: PathBuf::from("content"),
             ignore: Vec::new(),
             markdown: MarkdownConfig::default(),

@@ -1,11 +1,103 @@
 //! Writes the site into a staging folder beside the output folder and swaps
 //! it in only when the whole build has succeeded, so a failed build leaves
 //! the last good site as it was.
+//!
+//! Only what changed is written. A manifest of the output (each file's
+//! hash, and the size, modification time and inode it had when written)
+//! is kept in the cache; a file whose hash is the one already published,
+//! and whose published copy is untouched, is hard-linked from the old
+//! output instead of written. When nothing at all changed, the output
+//! folder is left as it is and nothing is swapped.
 
+use std::collections::BTreeMap;
 use std::fs;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+
+/// A file's content hash (blake3, hex).
+pub type Hash = String;
+
+/// The hash of some bytes, as the manifest records it.
+pub fn hash_bytes(bytes: &[u8]) -> Hash {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+/// One published file as it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Entry {
+    hash: Hash,
+    len: u64,
+    mtime_ns: i128,
+    ino: u64,
+}
+
+impl Entry {
+    fn stat(path: &Path, hash: Hash) -> std::io::Result<Entry> {
+        let meta = fs::symlink_metadata(path)?;
+        Ok(Entry {
+            hash,
+            len: meta.len(),
+            mtime_ns: mtime_ns(&meta),
+            ino: inode(&meta),
+        })
+    }
+
+    /// Whether the file at `path` is still the one recorded.
+    fn intact(&self, path: &Path) -> bool {
+        fs::symlink_metadata(path).is_ok_and(|meta| {
+            meta.is_file()
+                && meta.len() == self.len
+                && mtime_ns(&meta) == self.mtime_ns
+                && inode(&meta) == self.ino
+        })
+    }
+}
+
+fn mtime_ns(meta: &fs::Metadata) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+#[cfg(unix)]
+fn inode(meta: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(meta)
+}
+
+#[cfg(not(unix))]
+fn inode(_: &fs::Metadata) -> u64 {
+    0
+}
+
+/// Where a staged file's bytes come from when it has to be placed.
+#[derive(Debug)]
+enum Source {
+    /// Written into the staging folder already.
+    Written,
+    /// A cache file of kiln's own, hard-linked (or copied across file
+    /// systems).
+    Link(PathBuf),
+    /// A file of the site's sources, copied.
+    Copy(PathBuf),
+    /// The same bytes as the published file, which is untouched: linked.
+    Published,
+}
+
+/// What a commit did.
+#[derive(Debug)]
+pub enum Committed {
+    /// The new site is in place; the old one was moved to this folder (if
+    /// there was one), for the caller to delete when it suits it.
+    Swapped { stale: Option<PathBuf> },
+    /// Every file was already published as it is: nothing was touched.
+    Unchanged,
+}
 
 /// A folder that becomes the output folder on [`Staging::commit`]. Dropped
 /// without a commit, it is removed and the output folder is untouched.
@@ -13,11 +105,17 @@ use crate::error::Error;
 pub struct Staging {
     dir: tempfile::TempDir,
     target: PathBuf,
+    manifest_path: PathBuf,
+    /// The published files, as the last commit left them.
+    published: BTreeMap<String, Entry>,
+    staged: Mutex<BTreeMap<String, (Hash, Source)>>,
 }
 
 impl Staging {
-    /// Creates the staging folder next to `target`, on the same file system.
-    pub fn new(target: &Path) -> Result<Staging, Error> {
+    /// Creates the staging folder next to `target`, on the same file
+    /// system, reading what is published there from the manifest kept in
+    /// `cache_dir` (unless `fresh`: then every file is written anew).
+    pub fn new(target: &Path, cache_dir: &Path, fresh: bool) -> Result<Staging, Error> {
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
@@ -37,31 +135,82 @@ impl Staging {
                 path: parent.clone(),
                 source,
             })?;
+        // The manifest belongs to this output folder: its absolute path
+        // names it, so `build` and `serve` keep their own.
+        let absolute = fs::canonicalize(&parent)
+            .unwrap_or(parent)
+            .join(target.file_name().unwrap_or_default());
+        let id = hash_bytes(absolute.to_string_lossy().as_bytes());
+        let manifest_path = cache_dir
+            .join("outputs")
+            .join(format!("{}.json", &id[..32]));
+        let published = match fs::read(&manifest_path) {
+            Ok(bytes) if target.is_dir() && !fresh => {
+                serde_json::from_slice(&bytes).unwrap_or_default()
+            }
+            _ => BTreeMap::new(),
+        };
         Ok(Staging {
             dir,
             target: target.to_owned(),
+            manifest_path,
+            published,
+            staged: Mutex::default(),
         })
     }
 
-    /// The staging folder, for tools that read the staged site.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
+    /// Whether `rel` is published with this hash, untouched since.
+    fn is_published(&self, rel: &str, hash: &str) -> bool {
+        self.published
+            .get(rel)
+            .is_some_and(|e| e.hash == hash && e.intact(&self.target.join(rel)))
+    }
+
+    fn stage(&self, rel: &str, hash: Hash, source: Source) {
+        if let Ok(mut staged) = self.staged.lock() {
+            staged.insert(rel.to_owned(), (hash, source));
+        }
     }
 
     /// Writes `bytes` to `rel` (a `/`-separated path) inside the staging
-    /// folder, creating folders as needed.
+    /// folder, creating folders as needed; bytes already published there
+    /// are linked instead.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error> {
+        let hash = hash_bytes(bytes);
+        if self.is_published(rel, &hash) {
+            self.stage(rel, hash, Source::Published);
+            return Ok(());
+        }
         let path = self.prepare(rel)?;
-        fs::write(&path, bytes).map_err(|source| Error::Write { path, source })
+        fs::write(&path, bytes).map_err(|source| Error::Write { path, source })?;
+        self.stage(rel, hash, Source::Written);
+        Ok(())
     }
 
-    /// Copies the file `from` to `rel` inside the staging folder.
+    /// Places `rel` from a cache file of kiln's own whose hash the caller
+    /// knows; it is hard-linked when the site is put in place.
+    pub fn link(&self, rel: &str, from: &Path, hash: Hash) {
+        let source = if self.is_published(rel, &hash) {
+            Source::Published
+        } else {
+            Source::Link(from.to_owned())
+        };
+        self.stage(rel, hash, source);
+    }
+
+    /// Copies the file `from` (a source of the site) to `rel`.
     pub fn copy(&self, rel: &str, from: &Path) -> Result<(), Error> {
-        let path = self.prepare(rel)?;
-        fs::copy(from, &path).map_err(|source| Error::Read {
+        let bytes = fs::read(from).map_err(|source| Error::Read {
             path: from.to_owned(),
             source,
         })?;
+        let hash = hash_bytes(&bytes);
+        let source = if self.is_published(rel, &hash) {
+            Source::Published
+        } else {
+            Source::Copy(from.to_owned())
+        };
+        self.stage(rel, hash, source);
         Ok(())
     }
 
@@ -76,56 +225,123 @@ impl Staging {
         Ok(path)
     }
 
-    /// Replaces the output folder with the staging folder, in one atomic
-    /// exchange where the file system supports it. Returns where the old
-    /// site now is, for the caller to delete when it suits it: deleting a
-    /// large tree takes a while, and the new site is already in place.
-    pub fn commit(self) -> Result<Option<PathBuf>, Error> {
-        let staged = self.dir.keep();
-        // Temporary folders are private; a published site is world-readable.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = fs::set_permissions(&staged, fs::Permissions::from_mode(0o755));
+    /// Puts the staged site in place. When every file is published as it
+    /// is and nothing else is there, the output folder is left alone.
+    /// Otherwise the files not written yet are linked or copied in, the
+    /// output folder is replaced in one atomic exchange where the file
+    /// system supports it, and the manifest is saved.
+    pub fn commit(self) -> Result<Committed, Error> {
+        let staged = self.staged.into_inner().unwrap_or_default();
+        let unchanged = staged.len() == self.published.len()
+            && staged.iter().all(|(rel, (_, source))| {
+                matches!(source, Source::Published) && self.published.contains_key(rel)
+            });
+        if unchanged {
+            return Ok(Committed::Unchanged);
         }
-        let fail = |source| Error::Write {
-            path: self.target.clone(),
-            source,
-        };
-        if !self.target.exists() {
-            return match fs::rename(&staged, &self.target) {
-                Ok(()) => Ok(None),
-                Err(e) => {
-                    let _ = fs::remove_dir_all(&staged);
-                    Err(fail(e))
+        let dir = self.dir.path();
+        for (rel, (_, source)) in &staged {
+            let to = dir.join(rel);
+            let place = |to: &Path| -> std::io::Result<()> {
+                if let Some(parent) = to.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                match source {
+                    Source::Written => Ok(()),
+                    Source::Published => link_or_copy(&self.target.join(rel), to),
+                    Source::Link(from) => link_or_copy(from, to),
+                    Source::Copy(from) => fs::copy(from, to).map(drop),
                 }
             };
+            place(&to).map_err(|source| Error::Write {
+                path: to.clone(),
+                source,
+            })?;
         }
-        #[cfg(target_os = "linux")]
-        {
-            let exchanged = rustix::fs::renameat_with(
-                rustix::fs::CWD,
-                &staged,
-                rustix::fs::CWD,
-                &self.target,
-                rustix::fs::RenameFlags::EXCHANGE,
-            );
-            if exchanged.is_ok() {
-                // The old site is now where the staging folder was.
-                return Ok(Some(staged));
-            }
+        let mut manifest = BTreeMap::new();
+        for (rel, (hash, _)) in staged {
+            let path = dir.join(&rel);
+            let entry = Entry::stat(&path, hash).map_err(|source| Error::Write { path, source })?;
+            manifest.insert(rel, entry);
         }
-        // Two renames: the output folder is missing for a moment.
-        let old = staged.with_file_name(format!(
-            "{}.old",
-            staged.file_name().unwrap_or_default().to_string_lossy()
-        ));
-        fs::rename(&self.target, &old).map_err(fail)?;
-        if let Err(e) = fs::rename(&staged, &self.target) {
-            let _ = fs::rename(&old, &self.target);
-            let _ = fs::remove_dir_all(&staged);
-            return Err(fail(e));
-        }
-        Ok(Some(old))
+        let stale = swap(self.dir, &self.target)?;
+        save_manifest(&self.manifest_path, &manifest)?;
+        Ok(Committed::Swapped { stale })
     }
+}
+
+/// A hard link, or a copy where linking is not possible (another file
+/// system, no support).
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    match fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(e),
+        Err(_) => fs::copy(from, to).map(drop),
+    }
+}
+
+fn save_manifest(path: &Path, manifest: &BTreeMap<String, Entry>) -> Result<(), Error> {
+    let fail = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let parent = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(fail)?;
+    let json = serde_json::to_vec(manifest).map_err(|e| fail(std::io::Error::other(e)))?;
+    let mut file = tempfile::NamedTempFile::new_in(parent).map_err(fail)?;
+    std::io::Write::write_all(&mut file, &json).map_err(fail)?;
+    file.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// Replaces `target` with the staging folder. Returns where the old site
+/// now is, for the caller to delete when it suits it: deleting a large
+/// tree takes a while, and the new site is already in place.
+fn swap(dir: tempfile::TempDir, target: &Path) -> Result<Option<PathBuf>, Error> {
+    let staged = dir.keep();
+    // Temporary folders are private; a published site is world-readable.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(&staged, fs::Permissions::from_mode(0o755));
+    }
+    let fail = |source| Error::Write {
+        path: target.to_owned(),
+        source,
+    };
+    if !target.exists() {
+        return match fs::rename(&staged, target) {
+            Ok(()) => Ok(None),
+            Err(e) => {
+                let _ = fs::remove_dir_all(&staged);
+                Err(fail(e))
+            }
+        };
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let exchanged = rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            &staged,
+            rustix::fs::CWD,
+            target,
+            rustix::fs::RenameFlags::EXCHANGE,
+        );
+        if exchanged.is_ok() {
+            // The old site is now where the staging folder was.
+            return Ok(Some(staged));
+        }
+    }
+    // Two renames: the output folder is missing for a moment.
+    let old = staged.with_file_name(format!(
+        "{}.old",
+        staged.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    fs::rename(target, &old).map_err(fail)?;
+    if let Err(e) = fs::rename(&staged, target) {
+        let _ = fs::rename(&old, target);
+        let _ = fs::remove_dir_all(&staged);
+        return Err(fail(e));
+    }
+    Ok(Some(old))
 }

@@ -1,21 +1,232 @@
-//! The offline full-text search index, built by Pagefind as a library over
-//! the pages of the staged site. The browser loads the index in small
-//! chunks, only when someone searches.
+//! The offline full-text search index, built by Pagefind as a library from
+//! the article pages kiln has just made. The browser loads the index in
+//! small chunks, only when someone searches.
+//!
+//! Large sites are split into shards of about [`SHARD_SIZE`] articles, each
+//! its own Pagefind bundle, which the search page merges (`mergeIndex`).
+//! Every bundle is cached under a hash of its pages, so an edit re-indexes
+//! one shard and an unchanged site re-indexes nothing. Pages are added one
+//! by one in URL order, so a bundle's bytes depend only on its pages.
 
-use std::path::Path;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::output::{Hash, hash_bytes};
 
-/// The bundle's files: a path relative to the bundle's folder
-/// ([`crate::route::OwnPage::SearchBundle`]), and the bytes.
-pub type BundleFiles = Vec<(String, Vec<u8>)>;
+/// About how many articles go in one bundle.
+pub const SHARD_SIZE: usize = 1000;
 
-/// Indexes the HTML pages under `dir` (the article pages carry
-/// `data-pagefind-body`, so only they are indexed) for `language`, an ISO
-/// 639-1 code. Pagefind parses the pages in parallel.
-pub fn build_search_index(dir: &Path, language: &str) -> Result<BundleFiles, Error> {
+/// One article page to index.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    /// The page's URL from the site's root, such as `/an-article/`.
+    pub url: String,
+    /// The page's HTML: the file, and its hash.
+    pub file: PathBuf,
+    pub hash: Hash,
+}
+
+/// A bundle's file, in the cache: where it goes inside the bundle folder,
+/// the cached file and its hash.
+#[derive(Debug, Clone)]
+pub struct BundleFile {
+    pub rel: String,
+    pub file: PathBuf,
+    pub hash: Hash,
+}
+
+/// The search bundles of a site.
+#[derive(Debug, Default)]
+pub struct Bundles {
+    /// Every file, with its path relative to the first bundle's folder.
+    pub files: Vec<BundleFile>,
+    /// The folders of the bundles after the first, relative to the first
+    /// one's (`shard-1/`), for the search page to merge.
+    pub merged: Vec<String>,
+    /// Bundles indexed by this build, as opposed to taken from the cache.
+    pub indexed: usize,
+    pub shards: usize,
+}
+
+/// How many shards `articles` pages make.
+pub fn shard_count(articles: usize) -> usize {
+    articles.div_ceil(SHARD_SIZE).max(1)
+}
+
+/// The shard of the page at `url`.
+fn shard_of(url: &str, shards: usize) -> usize {
+    let hash = blake3::hash(url.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash.as_bytes()[..8]);
+    (u64::from_le_bytes(first) % shards as u64) as usize
+}
+
+/// A cached bundle's list of files.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    files: Vec<StoredFile>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredFile {
+    rel: String,
+    hash: Hash,
+    len: u64,
+}
+
+/// Indexes `pages` for `language` (an ISO 639-1 code), in shards, each
+/// bundle taken from `cache_dir/search/` when its pages are unchanged (and
+/// `fresh` is not set). `kiln` (a hash of kiln itself) is part of each
+/// bundle's key.
+pub fn build_bundles(
+    pages: &[SearchPage],
+    language: &str,
+    (cache_dir, kiln, fresh): (&Path, &str, bool),
+) -> Result<Bundles, Error> {
+    let shards = shard_count(pages.len());
+    let mut groups: Vec<Vec<&SearchPage>> = vec![Vec::new(); shards];
+    for page in pages {
+        groups[shard_of(&page.url, shards)].push(page);
+    }
+    let dir = cache_dir.join("search");
+    let made: Vec<Result<(Vec<BundleFile>, bool), Error>> = groups
+        .par_iter_mut()
+        .map(|group| {
+            group.sort_by(|a, b| a.url.cmp(&b.url));
+            let key = bundle_key(group, language, kiln);
+            let folder = dir.join(&key);
+            if !fresh && let Some(files) = load_bundle(&folder) {
+                return Ok((files, false));
+            }
+            let files = index_pages(group, language)?;
+            Ok((store_bundle(&dir, &folder, files)?, true))
+        })
+        .collect();
+    let mut bundles = Bundles {
+        shards,
+        ..Bundles::default()
+    };
+    let mut errors = Vec::new();
+    for (shard, made) in made.into_iter().enumerate() {
+        match made {
+            Ok((files, indexed)) => {
+                let prefix = if shard == 0 {
+                    String::new()
+                } else {
+                    let prefix = format!("shard-{shard}/");
+                    bundles.merged.push(prefix.clone());
+                    prefix
+                };
+                bundles.indexed += usize::from(indexed);
+                bundles.files.extend(files.into_iter().map(|f| BundleFile {
+                    rel: format!("{prefix}{}", f.rel),
+                    ..f
+                }));
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(bundles),
+    }
+}
+
+/// The key of one bundle: what Pagefind is given.
+fn bundle_key(pages: &[&SearchPage], language: &str, kiln: &str) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"kiln-search-v1\0");
+    hasher.update(kiln.as_bytes()).update(b"\0");
+    hasher.update(language.as_bytes()).update(b"\0");
+    for page in pages {
+        hasher.update(page.url.as_bytes()).update(b"\0");
+        hasher.update(page.hash.as_bytes()).update(b"\0");
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+/// A cached bundle, if every file of it is there as stored.
+fn load_bundle(folder: &Path) -> Option<Vec<BundleFile>> {
+    let stored: Stored = serde_json::from_slice(&fs::read(folder.join("files.json")).ok()?).ok()?;
+    stored
+        .files
+        .into_iter()
+        .map(|f| {
+            let file = folder.join("files").join(&f.rel);
+            let len = fs::metadata(&file).ok()?.len();
+            (len == f.len).then_some(BundleFile {
+                rel: f.rel,
+                file,
+                hash: f.hash,
+            })
+        })
+        .collect()
+}
+
+/// Stores a bundle's files in the cache, whole: written into a temporary
+/// folder, then renamed into place.
+fn store_bundle(
+    dir: &Path,
+    folder: &Path,
+    files: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<BundleFile>, Error> {
+    let fail = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Write { path, source }
+    };
+    fs::create_dir_all(dir).map_err(fail(dir))?;
+    let temp = tempfile::Builder::new()
+        .prefix(".bundle-")
+        .tempdir_in(dir)
+        .map_err(fail(dir))?;
+    let mut stored = Stored { files: Vec::new() };
+    for (rel, bytes) in &files {
+        let path = temp.path().join("files").join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(fail(parent))?;
+        }
+        fs::write(&path, bytes).map_err(fail(&path))?;
+        stored.files.push(StoredFile {
+            rel: rel.clone(),
+            hash: hash_bytes(bytes),
+            len: bytes.len() as u64,
+        });
+    }
+    let json = serde_json::to_vec(&stored).map_err(|e| fail(folder)(std::io::Error::other(e)))?;
+    let list = temp.path().join("files.json");
+    fs::write(&list, json).map_err(fail(&list))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755));
+    }
+    let _ = fs::remove_dir_all(folder);
+    let kept = temp.keep();
+    if let Err(e) = fs::rename(&kept, folder) {
+        let _ = fs::remove_dir_all(&kept);
+        return Err(fail(folder)(e));
+    }
+    Ok(stored
+        .files
+        .into_iter()
+        .map(|f| BundleFile {
+            file: folder.join("files").join(&f.rel),
+            rel: f.rel,
+            hash: f.hash,
+        })
+        .collect())
+}
+
+/// Indexes the pages (in the order given) into one Pagefind bundle.
+fn index_pages(pages: &[&SearchPage], language: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let fail = |message: String| Error::Search { message };
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .map_err(|e| fail(e.to_string()))?;
     runtime.block_on(async {
@@ -24,17 +235,22 @@ pub fn build_search_index(dir: &Path, language: &str) -> Result<BundleFiles, Err
             .build();
         let mut index =
             pagefind::api::PagefindIndex::new(Some(config)).map_err(|e| fail(e.to_string()))?;
-        index
-            .add_directory(
-                dir.to_string_lossy().into_owned(),
-                Some("**/*.html".to_owned()),
-            )
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        for page in pages {
+            let mut html = String::new();
+            fs::File::open(&page.file)
+                .and_then(|mut f| f.read_to_string(&mut html))
+                .map_err(|e| fail(format!("cannot read `{}`: {e}", page.file.display())))?;
+            index
+                .add_html_file(None, Some(page.url.clone()), html)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+        }
         let files = index.get_files().await.map_err(|e| fail(e.to_string()))?;
-        Ok(files
+        let mut files: Vec<(String, Vec<u8>)> = files
             .into_iter()
             .map(|f| (f.filename.to_string_lossy().into_owned(), f.contents))
-            .collect())
+            .collect();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(files)
     })
 }

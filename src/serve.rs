@@ -51,7 +51,6 @@ fn build_options(options: &ServeOptions) -> Result<(BuildOptions, Config), Error
         drafts: options.drafts,
         private: options.private,
         base_url: Some("/".to_owned()),
-        pages: Some(Arc::default()),
         ..BuildOptions::new(options.root.clone())
     };
     Ok((build, config))

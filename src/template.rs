@@ -39,6 +39,10 @@ pub struct Templates {
     pub style: String,
     /// A hash of every template and the stylesheet.
     pub fingerprint: String,
+    /// A hash of `article.html` and every template it extends, includes
+    /// or imports: all that article pages depend on, so that a change to a
+    /// list page's template re-renders no article.
+    pub article_fingerprint: String,
 }
 
 impl Templates {
@@ -125,10 +129,12 @@ impl Templates {
         }
         hasher.update(style.as_bytes());
         let fingerprint = hasher.finalize().to_hex().to_string();
+        let article_fingerprint = closure_fingerprint(&sources, "article.html");
         Ok(Templates {
             tera,
             style,
             fingerprint,
+            article_fingerprint,
         })
     }
 
@@ -142,6 +148,53 @@ impl Templates {
             .render(name, &context)
             .map_err(|e| template_error(name, &e, Path::new(TEMPLATE_DIR)))
     }
+}
+
+/// A hash of the template `name` and of every template it names in an
+/// `extends`, `include` or `import` tag, transitively. Any quoted name in
+/// such a tag counts (a list of fallbacks included); were a tag's names not
+/// all literal, a change would be missed, so every template then counts.
+fn closure_fingerprint(sources: &[(String, String)], name: &str) -> String {
+    let text_of = |name: &str| sources.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+    let mut seen: Vec<&str> = Vec::new();
+    let mut todo = vec![name];
+    let mut dynamic = false;
+    while let Some(name) = todo.pop() {
+        if seen.contains(&name) {
+            continue;
+        }
+        let Some((name, text)) = sources.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
+        seen.push(name);
+        for tag in text.split("{%").skip(1) {
+            let tag = tag.split("%}").next().unwrap_or_default();
+            let tag = tag.trim_start_matches('-').trim_start();
+            if !["extends", "include", "import"]
+                .iter()
+                .any(|word| tag.starts_with(word))
+            {
+                continue;
+            }
+            let names: Vec<&str> = tag.split('"').skip(1).step_by(2).collect();
+            dynamic |= names.is_empty();
+            todo.extend(names.into_iter().filter(|n| text_of(n).is_some()));
+        }
+    }
+    let mut hasher = blake3::Hasher::new();
+    if dynamic {
+        seen = sources.iter().map(|(n, _)| n.as_str()).collect();
+    }
+    seen.sort_unstable();
+    for name in seen {
+        let text = text_of(name).map(String::as_str).unwrap_or_default();
+        hasher
+            .update(name.as_bytes())
+            .update(b"\0")
+            .update(text.as_bytes())
+            .update(b"\0");
+    }
+    hasher.finalize().to_hex().to_string()
 }
 
 fn template_error(name: &str, e: &tera::Error, dir: &Path) -> Error {

@@ -335,7 +335,7 @@ fn serve_re_renders_only_the_articles_that_changed() {
     assert_eq!(n, 1);
     assert!(get(port, "/").1.contains("C edited"));
 
-    // A new URL for b: a's link to it changes, so every page renders.
+    // A new URL for b: b and a (whose link to b changes) render; c does not.
     let n = rendered_by(
         &|| {
             site.file("content/b.md", "---\ntitle: B\nslug: bee\n---\n## Part\n");
@@ -343,7 +343,7 @@ fn serve_re_renders_only_the_articles_that_changed() {
         "/a/",
         "href=\"../bee/index.html\"",
     );
-    assert_eq!(n, 3);
+    assert_eq!(n, 2);
 
     // A template change renders every page; `templates/` did not exist when
     // serve started, and is watched from then on.
@@ -358,4 +358,16 @@ fn serve_re_renders_only_the_articles_that_changed() {
         rendered_by(&|| template("newer look"), "/a/", "newer look"),
         3
     );
+    // A template only lists use: no article renders.
+    let n = rendered_by(
+        &|| {
+            site.file(
+                "templates/tag.html",
+                "{% extends \"base.html\" %}{% block content %}<h1>Tagged {{ tag.name }}</h1>{% endblock content %}",
+            );
+        },
+        "/tags/t/",
+        "Tagged t",
+    );
+    assert_eq!(n, 0);
 }

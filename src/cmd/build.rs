@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kiln::error::{CAUSED_BY, chain};
-use kiln::site::{BuildOptions, build_site};
+use kiln::site::{BuildOptions, Summary, build_site};
 
 use super::{SiteArgs, plural};
 
@@ -57,17 +57,7 @@ pub fn run(args: Args) -> ExitCode {
                     s.elapsed
                 );
             }
-            println!(
-                "built {} article{}, {} page{} and {} file{} into `{}` in {:.2?}",
-                summary.articles,
-                plural(summary.articles),
-                summary.pages,
-                plural(summary.pages),
-                summary.assets,
-                plural(summary.assets),
-                summary.output.display(),
-                summary.elapsed
-            );
+            println!("{}", summary_line(&summary));
             if let Some(stale) = summary.stale {
                 remove_in_background(&stale);
             }
@@ -81,6 +71,41 @@ pub fn run(args: Args) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `built 10000 articles (1 rendered, 9999 unchanged), 10072 pages and 0
+/// files into `public` in 1.20s; search: 1 of 10 bundles indexed`.
+pub fn summary_line(summary: &Summary) -> String {
+    let unchanged = summary.articles - summary.rendered;
+    let articles = match (summary.rendered, unchanged) {
+        (_, 0) => String::new(),
+        (0, unchanged) => format!(" ({unchanged} unchanged)"),
+        (rendered, unchanged) => format!(" ({rendered} rendered, {unchanged} unchanged)"),
+    };
+    let search = match summary.search {
+        None => String::new(),
+        Some((0, _)) => "; search index unchanged".to_owned(),
+        Some((1, 1)) => "; search index built".to_owned(),
+        Some((indexed, bundles)) if indexed == bundles => {
+            format!("; search index built in {bundles} bundles")
+        }
+        Some((indexed, bundles)) => format!("; search: {indexed} of {bundles} bundles re-indexed"),
+    };
+    let place = if summary.unchanged {
+        format!("`{}` is up to date", summary.output.display())
+    } else {
+        format!("into `{}`", summary.output.display())
+    };
+    format!(
+        "built {} article{}{articles}, {} page{} and {} file{} {place} in {:.2?}{search}",
+        summary.articles,
+        plural(summary.articles),
+        summary.pages,
+        plural(summary.pages),
+        summary.assets,
+        plural(summary.assets),
+        summary.elapsed
+    )
 }
 
 #[derive(clap::Args)]

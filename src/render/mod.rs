@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Tag};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::MarkdownConfig;
 use crate::content::Article;
@@ -37,10 +37,14 @@ pub struct RenderedArticle {
     pub thumbnail: Option<String>,
     /// Whether the body places the TOC itself with a `[TOC]` paragraph.
     pub toc_in_body: bool,
+    /// Every link destination the rendering looked up in the routes (the
+    /// body's, the tldr's and the thumbnail), in order: the page changes
+    /// only if one of them comes to resolve differently.
+    pub looked_up: Vec<String>,
 }
 
 /// What the link check needs of a rendered article.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Outline {
     /// Every link and image of the body, as written, with its line.
     pub links: Vec<LinkRef>,
@@ -49,14 +53,14 @@ pub struct Outline {
 }
 
 /// A link or image in an article's Markdown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkRef {
     pub dest: String,
     pub line: usize,
     pub image: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TocEntry {
     pub level: u8,
     pub id: String,
@@ -91,10 +95,14 @@ pub fn render_article(
         links,
     } = render_document(document, from_dir, cx, &mut ids, Some(index));
     let heading_ids = ids.taken();
+    let mut looked_up: Vec<String> = links.iter().map(|l| l.dest.clone()).collect();
     let tldr = article.front.tldr.as_deref().map(|tldr| {
         let doc = Document::parse(tldr, 1);
-        render_document(doc, from_dir, cx, &mut ids, None).html
+        let rendered = render_document(doc, from_dir, cx, &mut ids, None);
+        looked_up.extend(rendered.links.into_iter().map(|l| l.dest));
+        rendered.html
     });
+    looked_up.extend(article.thumbnail.clone());
     let thumbnail = article
         .thumbnail
         .as_deref()
@@ -107,6 +115,7 @@ pub fn render_article(
         tldr,
         thumbnail,
         toc_in_body,
+        looked_up,
     };
     let outline = Outline {
         links,
@@ -367,6 +376,20 @@ fn rewrite_link<'a>(dest: &CowStr<'a>, from_dir: &str, routes: &Routes) -> CowSt
         Some(url) => url.into(),
         None => dest.clone(),
     }
+}
+
+/// A hash of what each of an article's looked-up link destinations
+/// resolves to now: a cached page is still right while this is unchanged.
+pub fn links_fingerprint(looked_up: &[String], from_dir: &str, routes: &Routes) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for dest in looked_up {
+        let url = site_url(dest, from_dir, routes);
+        hasher.update(dest.as_bytes()).update(b"\0");
+        hasher
+            .update(url.as_deref().unwrap_or("\u{1}").as_bytes())
+            .update(b"\0");
+    }
+    hasher.finalize().to_hex().to_string()
 }
 
 /// The site URL of a relative link to an article or a file in `content/`.

@@ -8,18 +8,18 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::check::render_and_check;
-use super::page::{Page, Reuse, make_page, site_fingerprint};
-use super::values::{ArticleValues, SiteValues, TermPage, TermValues};
+use super::page::{Page, PageCache, make_page, page_path, pages_fingerprint};
+use super::values::{ArticleValues, Paginator, SiteValues, TermPage, TermValues};
 use super::{BuildOptions, Prepared, Problems, Site, default_output, prepare};
 use crate::error::{Error, Errors, Warning};
 use crate::feed::{FEED_SIZE, FeedItem, atom_feed, robots, sitemap, url_prefix};
 use crate::front_matter::Date;
 use crate::highlight::escape_html;
 use crate::link::check_links;
-use crate::output::Staging;
+use crate::output::{Committed, Hash, Staging};
 use crate::render::Outline;
 use crate::route::{OwnPage, Resolved, STATIC_FILES, Target, relative_urls};
-use crate::search::build_search_index;
+use crate::search::{SearchPage, build_bundles, shard_count};
 use crate::snippet::SnippetStats;
 
 /// The site icon.
@@ -40,6 +40,12 @@ pub struct Summary {
     pub snippets: SnippetStats,
     /// Article pages rendered, as opposed to reused from the page cache.
     pub rendered: usize,
+    /// Search bundles indexed by this build, of how many (none when
+    /// search is off).
+    pub search: Option<(usize, usize)>,
+    /// Whether the output folder was left as it was: every file was
+    /// already published as it is.
+    pub unchanged: bool,
     pub elapsed: Duration,
 }
 
@@ -91,7 +97,8 @@ fn write_site(
         .output
         .clone()
         .unwrap_or_else(|| default_output(&site.root));
-    let staging = Staging::new(&output)
+    let cache_dir = site.root.join(&site.config.snippets.cache_dir);
+    let staging = Staging::new(&output, &cache_dir, options.fresh)
         .map_err(|e| problems.errors.push(e))
         .ok()?;
     let values = SiteValues::new(&site.config, site.routes.base_path());
@@ -100,26 +107,21 @@ fn write_site(
     for (position, &i) in order.iter().enumerate() {
         rank[i] = position;
     }
-    let fingerprint = options.pages.as_ref().map(|_| site_fingerprint(&site));
-    let reuse = options
-        .pages
-        .as_deref()
-        .zip(fingerprint.as_deref())
-        .map(|(cache, fingerprint)| Reuse { cache, fingerprint });
-    let written = write_articles(&site, &values, documents, &rank, reuse, &staging);
-    if let Some(pages) = &options.pages {
-        let rels: HashSet<&str> = site
-            .content
-            .articles
-            .iter()
-            .map(|a| a.rel.as_str())
-            .collect();
-        pages.keep_only(&rels);
-    }
+    let cache = PageCache::new(&cache_dir, options.fresh);
+    let fingerprint = pages_fingerprint(&site);
+    let written = write_articles(
+        &site,
+        &values,
+        documents,
+        &rank,
+        (&cache, &fingerprint),
+        &staging,
+    );
     let Written {
         summaries,
         outlines,
         rendered,
+        files,
     } = written
         .map_err(|errors| problems.errors.extend(errors))
         .ok()?;
@@ -128,9 +130,22 @@ fn write_site(
         .warnings
         .extend(broken.iter().filter_map(as_warning));
 
+    let search = site.config.search && !options.skip_search;
+    let merged = if search {
+        merged_bundles(summaries.len())
+    } else {
+        Vec::new()
+    };
     let tags = term_values(&site, OwnPage::Tags);
     let authors = term_values(&site, OwnPage::Authors);
-    let lists = list_pages(&site, &values, &summaries, (&tags, &authors), &rank);
+    let lists = list_pages(
+        &site,
+        &values,
+        &summaries,
+        (&tags, &authors),
+        &rank,
+        &merged,
+    );
     let written: Vec<Result<(), Error>> = lists
         .par_iter()
         .map(|list| {
@@ -154,10 +169,22 @@ fn write_site(
     problems.errors.extend(write_site_files(
         &site, &staging, &summaries, &order, &lists, &linked,
     ));
+    let search = if search {
+        write_search(&site, &staging, &files, (&cache_dir, options.fresh))
+            .map_err(|e| problems.errors.push(e))
+            .ok()
+    } else {
+        None
+    };
     if !problems.errors.is_empty() {
         return None;
     }
-    let stale = staging.commit().map_err(|e| problems.errors.push(e)).ok()?;
+    let committed = staging.commit().map_err(|e| problems.errors.push(e)).ok()?;
+    cache.prune(&files.iter().map(|f| f.key.clone()).collect());
+    let (stale, unchanged) = match committed {
+        Committed::Swapped { stale } => (stale, false),
+        Committed::Unchanged => (None, true),
+    };
     Some(Summary {
         articles: site.content.articles.len(),
         pages,
@@ -171,72 +198,112 @@ fn write_site(
         stale,
         snippets: site.snippet_stats.clone(),
         rendered,
+        search,
+        unchanged,
         elapsed: started.elapsed(),
     })
 }
 
+/// The search bundles after the first, for the search page to merge.
+fn merged_bundles(articles: usize) -> Vec<String> {
+    (1..shard_count(articles))
+        .map(|shard| format!("{}shard-{shard}/", OwnPage::SearchBundle.path()))
+        .collect()
+}
+
+/// Indexes the article pages (each bundle from the cache if its pages are
+/// unchanged) and stages the bundles. Returns the bundles indexed, of how
+/// many.
+fn write_search(
+    site: &Site,
+    staging: &Staging,
+    files: &[ArticleFile],
+    (cache_dir, fresh): (&std::path::Path, bool),
+) -> Result<(usize, usize), Error> {
+    let pages: Vec<SearchPage> = files
+        .iter()
+        .map(|f| SearchPage {
+            url: format!("/{}/", site.content.articles[f.index].slug),
+            file: f.file.clone(),
+            hash: f.hash.clone(),
+        })
+        .collect();
+    let bundles = build_bundles(
+        &pages,
+        &site.config.language,
+        (cache_dir, &site.kiln, fresh),
+    )?;
+    for file in bundles.files {
+        let rel = format!("{}{}", OwnPage::SearchBundle.path(), file.rel);
+        staging.link(&rel, &file.file, file.hash);
+    }
+    Ok((bundles.indexed, bundles.shards))
+}
+
+/// An article page as staged: the article, the cached file, its hash and
+/// its cache key.
+struct ArticleFile {
+    index: usize,
+    file: std::path::PathBuf,
+    hash: Hash,
+    key: String,
+}
+
 /// The article pages written: what the list pages need of each (with the
-/// body only for the feed's), their outlines, and how many were rendered
-/// rather than reused.
+/// body only for the feed's), their outlines, how many were rendered
+/// rather than reused, and the staged files.
 struct Written {
     summaries: Vec<ArticleValues>,
     outlines: Vec<Outline>,
     rendered: usize,
+    files: Vec<ArticleFile>,
 }
 
-/// Renders (or takes from the page cache) and writes every article page,
-/// in parallel.
+/// Takes every article page from the page cache or renders it, in
+/// parallel, and stages it.
 fn write_articles(
     site: &Site,
     values: &SiteValues,
     documents: Vec<crate::markdown::Document>,
     rank: &[usize],
-    reuse: Option<Reuse<'_>>,
+    cache: (&PageCache, &str),
     staging: &Staging,
 ) -> Result<Written, Vec<Error>> {
-    type Made = (
-        ArticleValues,
-        Outline,
-        bool,
-        Option<crate::thumbnail::Small>,
-    );
-    let results: Vec<Result<Made, Error>> = documents
+    let results: Vec<Result<(Page, bool), Error>> = documents
         .into_par_iter()
         .enumerate()
         .map(|(i, document)| {
-            let (page, rendered) = make_page(site, values, i, document, reuse)?;
-            let Page {
-                values,
-                html,
-                outline,
-                small_thumbnail,
-            } = page;
+            let made = make_page(site, values, i, document, cache, rank[i] < FEED_SIZE)?;
             let slug = &site.content.articles[i].slug;
-            let path = format!("{slug}/index.html");
-            let html = relative_urls(&html, site.routes.base_path(), &path);
-            staging.write(&path, html.as_bytes())?;
-            let values = if rank[i] < FEED_SIZE {
-                values
-            } else {
-                values.without_body()
-            };
-            Ok((values, outline, rendered, small_thumbnail))
+            staging.link(
+                &page_path(slug),
+                &made.0.html.path,
+                made.0.html.hash.clone(),
+            );
+            Ok(made)
         })
         .collect();
     let mut written = Written {
         summaries: Vec::with_capacity(results.len()),
         outlines: Vec::with_capacity(results.len()),
         rendered: 0,
+        files: Vec::with_capacity(results.len()),
     };
     let mut errors = Vec::new();
     let mut thumbnails = std::collections::BTreeMap::new();
-    for result in results {
+    for (index, result) in results.into_iter().enumerate() {
         match result {
-            Ok((summary, outline, fresh, small)) => {
+            Ok((page, fresh)) => {
                 written.rendered += usize::from(fresh);
-                written.summaries.push(summary);
-                written.outlines.push(outline);
-                thumbnails.extend(small.map(|s| (s.out, s.file)));
+                written.summaries.push(page.values);
+                written.outlines.push(page.outline);
+                written.files.push(ArticleFile {
+                    index,
+                    key: page.html.key,
+                    file: page.html.path,
+                    hash: page.html.hash,
+                });
+                thumbnails.extend(page.small_thumbnail.map(|s| (s.out, s.file)));
             }
             Err(e) => errors.push(e),
         }
@@ -338,13 +405,15 @@ fn term_values(site: &Site, folder: OwnPage) -> Vec<TermValues> {
 }
 
 /// The index, the tags page, the search and 404 pages, then every tag's
-/// and every author's page.
+/// and every author's page; the index and each tag's and author's list
+/// in pages of `page_size` articles.
 fn list_pages<'a>(
     site: &Site,
     values: &'a SiteValues,
     summaries: &'a [ArticleValues],
     (tags, authors): (&'a [TermValues], &'a [TermValues]),
     rank: &[usize],
+    search_bundles: &'a [String],
 ) -> Vec<ListPage<'a>> {
     let routes = &site.routes;
     let newest = |indexes: &[usize]| -> Vec<&'a ArticleValues> {
@@ -359,13 +428,66 @@ fn list_pages<'a>(
         values,
         for_readers,
     };
-    let mut lists = vec![
-        page(
-            OwnPage::Index.path().to_owned(),
-            "index.html",
-            TermPage::list(values, newest(&all)),
-            true,
-        ),
+    let page_size = site.config.page_size;
+    let mut lists = Vec::new();
+    // A list's pages: `folder` (`tags/rust/`, or empty for the index) holds
+    // the first, and `folder/page/N/` the others.
+    let mut paginate = |folder: String,
+                        template,
+                        articles: Vec<&'a ArticleValues>,
+                        make: &dyn Fn(TermPage<'a>) -> TermPage<'a>| {
+        let total = articles.len();
+        let size = if page_size == 0 {
+            total.max(1)
+        } else {
+            page_size
+        };
+        let count = total.div_ceil(size).max(1);
+        let path_of = |n: usize| match n {
+            1 => format!("{folder}index.html"),
+            n => format!("{folder}page/{n}/index.html"),
+        };
+        let url_of = |n: usize| routes.url(path_of(n).trim_end_matches("index.html"));
+        let mut chunks: Vec<Vec<&'a ArticleValues>> =
+            articles.chunks(size).map(<[_]>::to_vec).collect();
+        if chunks.is_empty() {
+            chunks.push(Vec::new());
+        }
+        for (n, chunk) in (1..).zip(chunks) {
+            let paginator = Paginator {
+                current: n,
+                pages: count,
+                total,
+                first: url_of(1),
+                last: url_of(count),
+                previous: (n > 1).then(|| url_of(n - 1)),
+                next: (n < count).then(|| url_of(n + 1)),
+            };
+            let values = make(TermPage {
+                paginator: Some(paginator),
+                ..TermPage::list(values, chunk)
+            });
+            lists.push(page(path_of(n), template, values, true));
+        }
+    };
+    paginate(String::new(), "index.html", newest(&all), &|v| v);
+    for (term, tag) in routes.tags.iter().zip(tags) {
+        let folder = format!("{}{}/", OwnPage::Tags.path(), term.slug);
+        paginate(folder, "tag.html", newest(&term.articles), &|v| TermPage {
+            tag: Some(tag),
+            ..v
+        });
+    }
+    for (term, author) in routes.authors.iter().zip(authors) {
+        let folder = format!("{}{}/", OwnPage::Authors.path(), term.slug);
+        paginate(folder, "author.html", newest(&term.articles), &|v| {
+            TermPage {
+                author: Some(author),
+                ..v
+            }
+        });
+    }
+    lists.extend([
         page(
             format!("{}index.html", OwnPage::Tags.path()),
             "tags.html",
@@ -375,7 +497,10 @@ fn list_pages<'a>(
         page(
             format!("{}index.html", OwnPage::Search.path()),
             "search.html",
-            TermPage::list(values, Vec::new()),
+            TermPage {
+                search_bundles,
+                ..TermPage::list(values, Vec::new())
+            },
             false,
         ),
         page(
@@ -384,23 +509,7 @@ fn list_pages<'a>(
             TermPage::list(values, Vec::new()),
             false,
         ),
-    ];
-    for (term, tag) in routes.tags.iter().zip(tags) {
-        let values = TermPage {
-            tag: Some(tag),
-            ..TermPage::list(values, newest(&term.articles))
-        };
-        let path = format!("{}{}/index.html", OwnPage::Tags.path(), term.slug);
-        lists.push(page(path, "tag.html", values, true));
-    }
-    for (term, author) in routes.authors.iter().zip(authors) {
-        let values = TermPage {
-            author: Some(author),
-            ..TermPage::list(values, newest(&term.articles))
-        };
-        let path = format!("{}{}/index.html", OwnPage::Authors.path(), term.slug);
-        lists.push(page(path, "author.html", values, true));
-    }
+    ]);
     lists
 }
 
@@ -473,9 +582,11 @@ fn write_generated_files(
             .map(|&i| (format!("{prefix}/{}/", articles[i].slug), dated(i))),
     );
     sitemap_pages.push((format!("{prefix}/{}", OwnPage::Tags.path()), newest_date));
+    let first_page = |l: &&ListPage<'_>| l.values.paginator.as_ref().is_none_or(|p| p.current == 1);
     for list in lists
         .iter()
         .filter(|l| l.values.tag.is_some() || l.values.author.is_some())
+        .filter(first_page)
     {
         let url = format!("{prefix}/{}", list.path.trim_end_matches("index.html"));
         sitemap_pages.push((url, None));
@@ -490,11 +601,6 @@ fn write_generated_files(
     ];
     for (own, text) in site_files {
         staging.write(own.path(), text.as_bytes())?;
-    }
-    if config.search {
-        for (path, bytes) in build_search_index(staging.path(), &config.language)? {
-            staging.write(&format!("{}{path}", OwnPage::SearchBundle.path()), &bytes)?;
-        }
     }
     let [style, highlight, favicon, script] = STATIC_FILES;
     staging.write(script, SCRIPT.as_bytes())?;

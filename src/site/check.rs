@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::page::make_page;
+use super::page::{PageCache, make_page, pages_fingerprint};
 use super::values::SiteValues;
 use super::{BuildOptions, Prepared, Problems, prepare};
 use crate::error::{Error, Warning, chain};
@@ -72,10 +72,17 @@ pub(super) struct Inspection {
 pub(super) fn render_and_check(prepared: Prepared) -> Inspection {
     let Prepared { site, documents } = prepared;
     let values = SiteValues::new(&site.config, site.routes.base_path());
+    // The pages `build` would write, taken from (or rendered into) the
+    // same page cache.
+    let cache = PageCache::new(&site.root.join(&site.config.snippets.cache_dir), false);
+    let fingerprint = pages_fingerprint(&site);
     let pages: Vec<Result<Outline, Error>> = documents
         .into_par_iter()
         .enumerate()
-        .map(|(i, document)| make_page(&site, &values, i, document, None).map(|(p, _)| p.outline))
+        .map(|(i, document)| {
+            make_page(&site, &values, i, document, (&cache, &fingerprint), false)
+                .map(|(p, _)| p.outline)
+        })
         .collect();
     let mut errors = Vec::new();
     let mut outlines = Vec::with_capacity(pages.len());

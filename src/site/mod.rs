@@ -10,7 +10,6 @@ mod report;
 mod values;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::config::{CONFIG_FILE, Config, base_path_of};
 use crate::content::{Content, ContentOptions, Loaded, load_content};
@@ -25,7 +24,6 @@ use crate::template::{TEMPLATE_DIR, Templates};
 
 pub use build::{Build, Summary, build_site};
 pub use check::{CheckReport, check_site};
-pub use page::PageCache;
 
 /// What to build, from the command line.
 #[derive(Debug, Clone)]
@@ -48,9 +46,9 @@ pub struct BuildOptions {
     pub offline: bool,
     /// Where to write the JSON report of every snippet.
     pub report: Option<PathBuf>,
-    /// Pages of earlier builds, for a long-running process (`kiln serve`)
-    /// to re-render only the articles whose inputs changed.
-    pub pages: Option<Arc<PageCache>>,
+    /// Leave the search index out of this build (`kiln serve` makes it
+    /// after the pages are served).
+    pub skip_search: bool,
 }
 
 impl BuildOptions {
@@ -66,7 +64,7 @@ impl BuildOptions {
             bless: false,
             offline: false,
             report: None,
-            pages: None,
+            skip_search: false,
         }
     }
 }
@@ -89,6 +87,9 @@ pub struct Site {
     pub highlighter: Highlighter,
     pub runs: SnippetRuns,
     pub snippet_stats: SnippetStats,
+    /// A hash of the running kiln executable: cached pages and search
+    /// bundles are kiln's output, and a new kiln may make them otherwise.
+    pub kiln: String,
     /// The build lock, held until the site is written.
     _lock: std::fs::File,
 }
@@ -196,10 +197,20 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
             routes,
             runs,
             snippet_stats,
+            kiln: kiln_fingerprint(),
             _lock: lock,
         },
         documents,
     })
+}
+
+/// A hash of the running executable (its version if it cannot be read).
+fn kiln_fingerprint() -> String {
+    let exe = std::env::current_exe().and_then(std::fs::read);
+    match exe {
+        Ok(bytes) => blake3::hash(&bytes).to_hex().to_string(),
+        Err(_) => format!("kiln {}", env!("CARGO_PKG_VERSION")),
+    }
 }
 
 /// `kiln.toml`, with `--base-url` applied.

@@ -1,106 +1,278 @@
-//! One article's page: rendered and put in its template, or taken from
-//! the page cache of a long-running `kiln serve`.
+//! One article's page: taken from the page cache when nothing it depends
+//! on changed, or rendered, put in its template and stored there.
+//!
+//! The cache lives on disk beside the snippet runs, shared by `build`,
+//! `check` and `serve`. A page is stored under a key made of everything
+//! it depends on: kiln itself, the configuration, the templates
+//! `article.html` uses, the article's bytes, its snippet runs, its own URL
+//! and its tags' and authors' URLs, and its list thumbnail. The one thing
+//! the key cannot hold is where the article's links lead, since which
+//! links there are is only known once rendered: the record keeps them, and
+//! the page is reused only while each still resolves to the same URL.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use super::Site;
 use super::values::{ArticlePage, ArticleValues, SiteValues, SnippetSummary};
 use crate::error::Error;
 use crate::markdown::Document;
-use crate::render::{Outline, RenderContext, render_article};
-use crate::route::Target;
+use crate::output::{Hash, hash_bytes};
+use crate::render::{
+    Outline, RenderContext, RenderedArticle, TocEntry, links_fingerprint, render_article,
+};
+use crate::route::{Target, relative_urls};
 use crate::snippet::Placed;
 use crate::thumbnail::{Small, small_thumbnail};
 
 /// An article's finished page: what list pages and the feed need of it,
-/// its HTML, and its links and heading ids for the link check.
+/// where its HTML is, and its links and heading ids for the link check.
 #[derive(Debug, Clone)]
 pub struct Page {
+    /// With the body only when asked for (the feed's articles).
     pub values: ArticleValues,
-    pub html: String,
+    pub html: PageFile,
     pub outline: Outline,
     /// The small thumbnail the lists show, to publish.
     pub small_thumbnail: Option<Small>,
 }
 
-/// Article pages of earlier builds, by article file, each with a hash of
-/// everything its HTML depends on.
-#[derive(Default)]
-pub struct PageCache {
-    pages: Mutex<HashMap<String, (String, Page)>>,
+/// A page's HTML, as stored in the cache: ready to publish.
+#[derive(Debug, Clone)]
+pub struct PageFile {
+    pub path: PathBuf,
+    pub hash: Hash,
+    /// The page's key in the cache.
+    pub key: String,
 }
 
-impl std::fmt::Debug for PageCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PageCache").finish_non_exhaustive()
-    }
+/// The folder of cached pages.
+#[derive(Debug, Clone)]
+pub struct PageCache {
+    dir: PathBuf,
+    /// `false` for a `--fresh` build: pages are rendered and stored anew.
+    read: bool,
+}
+
+/// What is kept of a rendered page besides its HTML and body.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    /// The link destinations looked up, and what they resolved to.
+    looked_up: Vec<String>,
+    links: String,
+    toc: Vec<TocEntry>,
+    toc_html: String,
+    tldr: Option<String>,
+    thumbnail: Option<String>,
+    toc_in_body: bool,
+    outline: Outline,
+    /// The HTML file as stored: a file changed behind kiln's back (say, a
+    /// published copy edited in place) is not trusted.
+    html_hash: Hash,
+    html_len: u64,
+    html_mtime_ns: i128,
 }
 
 impl PageCache {
-    fn get(&self, rel: &str, key: &str) -> Option<Page> {
-        let pages = self.pages.lock().ok()?;
-        let (_, page) = pages.get(rel).filter(|(k, _)| k == key)?;
-        Some(page.clone())
-    }
-
-    fn put(&self, rel: &str, key: String, page: &Page) {
-        if let Ok(mut pages) = self.pages.lock() {
-            pages.insert(rel.to_owned(), (key, page.clone()));
+    pub fn new(cache_dir: &Path, fresh: bool) -> PageCache {
+        PageCache {
+            dir: cache_dir.join("pages"),
+            read: !fresh,
         }
     }
 
-    /// Forgets articles that are gone.
-    pub fn keep_only(&self, rels: &HashSet<&str>) {
-        if let Ok(mut pages) = self.pages.lock() {
-            pages.retain(|rel, _| rels.contains(rel.as_str()));
+    fn record_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    fn html_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.html"))
+    }
+
+    /// The record stored under `key`, if its HTML file is as stored.
+    fn load(&self, key: &str) -> Option<Record> {
+        if !self.read {
+            return None;
+        }
+        let file = fs::File::open(self.record_path(key)).ok()?;
+        let mut line = String::new();
+        BufReader::new(file).read_line(&mut line).ok()?;
+        let record: Record = serde_json::from_str(&line).ok()?;
+        let meta = fs::metadata(self.html_path(key)).ok()?;
+        (meta.len() == record.html_len && mtime_ns(&meta) == record.html_mtime_ns).then_some(record)
+    }
+
+    /// The body stored after the record's line.
+    fn load_body(&self, key: &str) -> Option<String> {
+        let file = fs::File::open(self.record_path(key)).ok()?;
+        let mut reader = BufReader::new(file);
+        reader.read_line(&mut String::new()).ok()?;
+        let mut body = String::new();
+        reader.read_to_string(&mut body).ok()?;
+        Some(body)
+    }
+
+    /// Stores a page: its HTML, then the record and the body, each written
+    /// whole and renamed into place.
+    fn store(&self, key: &str, html: &str, body: &str, mut record: Record) -> Result<(), Error> {
+        let html_path = self.html_path(key);
+        write_atomic(&self.dir, &html_path, &[html.as_bytes()])?;
+        let meta = fs::metadata(&html_path).map_err(|source| Error::Write {
+            path: html_path.clone(),
+            source,
+        })?;
+        record.html_len = meta.len();
+        record.html_mtime_ns = mtime_ns(&meta);
+        let json = serde_json::to_string(&record).map_err(|e| Error::Write {
+            path: self.record_path(key),
+            source: std::io::Error::other(e),
+        })?;
+        write_atomic(
+            &self.dir,
+            &self.record_path(key),
+            &[json.as_bytes(), b"\n", body.as_bytes()],
+        )
+    }
+
+    /// Deletes the pages no article of this build uses and that were last
+    /// stored more than a week ago: other builds of the site (`serve`, or
+    /// other settings) keep theirs for a while.
+    pub fn prune(&self, used: &std::collections::HashSet<String>) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let week = std::time::Duration::from_secs(7 * 24 * 3600);
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let key = name.split('.').next().unwrap_or_default();
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > week);
+            if old && !used.contains(key) {
+                let _ = fs::remove_file(entry.path());
+            }
         }
     }
 }
 
-/// A hash of what every article page depends on besides its own file: the
-/// configuration, the templates, and every URL an article can link to.
-pub fn site_fingerprint(site: &Site) -> String {
+/// Writes `parts` to `path` through a temporary file in `dir`, readable by
+/// all (a cached page is hard-linked into the published site).
+fn write_atomic(dir: &Path, path: &Path, parts: &[&[u8]]) -> Result<(), Error> {
+    let fail = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(fail)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    for part in parts {
+        std::io::Write::write_all(&mut file, part).map_err(fail)?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(fail)?;
+    }
+    file.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+fn mtime_ns(meta: &fs::Metadata) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// A hash of what every article page depends on besides its own article:
+/// kiln itself, the configuration and the templates `article.html` uses.
+pub fn pages_fingerprint(site: &Site) -> String {
     let mut hasher = blake3::Hasher::new();
-    hasher.update(format!("{:?}", site.config).as_bytes());
-    hasher.update(site.templates.fingerprint.as_bytes());
-    for article in &site.content.articles {
-        hasher.update(article.rel.as_bytes()).update(b"\0");
-        hasher.update(article.slug.as_bytes()).update(b"\0");
-    }
-    for asset in &site.content.assets {
-        hasher.update(asset.rel.as_bytes()).update(b"\0");
-    }
-    for term in site.routes.tags.iter().chain(&site.routes.authors) {
-        hasher.update(term.name.as_bytes()).update(b"\0");
-        hasher.update(term.slug.as_bytes()).update(b"\0");
-    }
+    hasher.update(b"kiln-page-v1\0");
+    hasher.update(site.kiln.as_bytes());
+    // The settings an article page shows or is made with; not `search`,
+    // `page_size` or `ignore` (which articles there are shows in the
+    // routes each page's key and links are checked against).
+    let config = &site.config;
+    let settings = format!(
+        "{:?}",
+        (
+            (&config.title, &config.description, &config.base_url),
+            (&config.language, &config.authors, &config.content_dir),
+            (&config.markdown, &config.highlight, &config.snippets),
+        )
+    );
+    hasher.update(settings.as_bytes());
+    hasher.update(site.routes.base_path().as_bytes());
+    hasher.update(site.templates.article_fingerprint.as_bytes());
     hasher.finalize().to_hex().to_string()
 }
 
-/// Where a page may come from instead of being rendered: the cache and
-/// the site's fingerprint.
-#[derive(Clone, Copy)]
-pub struct Reuse<'a> {
-    pub cache: &'a PageCache,
-    pub fingerprint: &'a str,
-}
-
-/// Renders article `index` into its page (consuming its document), or
-/// takes it from the cache. The flag says whether it was rendered.
+/// Takes article `index`'s page from the cache, or renders it (consuming
+/// its document) and stores it. The flag says whether it was rendered.
 pub fn make_page(
     site: &Site,
     values: &SiteValues,
     index: usize,
     document: Document,
-    reuse: Option<Reuse<'_>>,
+    (cache, fingerprint): (&PageCache, &str),
+    with_body: bool,
 ) -> Result<(Page, bool), Error> {
     let article = &site.content.articles[index];
-    let key = reuse.map(|reuse| page_key(site, index, reuse.fingerprint));
-    if let (Some(reuse), Some(key)) = (reuse, &key)
-        && let Some(page) = reuse.cache.get(&article.rel, key)
+    let small_thumbnail = small_thumbnail_of(site, index);
+    let key = page_key(site, index, fingerprint, small_thumbnail.as_ref());
+    let snippets = SnippetSummary::of(site.runs.in_article(index));
+    let thumbnail_url = small_thumbnail.as_ref().map(|s| site.routes.url(&s.out));
+    let from_dir = article.rel_dir();
+    if let Some(record) = cache.load(&key)
+        && record.links == links_fingerprint(&record.looked_up, from_dir, &site.routes)
     {
-        return Ok((page, false));
+        let body = if with_body {
+            cache.load_body(&key)
+        } else {
+            Some(String::new())
+        };
+        if let Some(body) = body {
+            let rendered = RenderedArticle {
+                body,
+                toc: record.toc,
+                toc_html: record.toc_html,
+                tldr: record.tldr,
+                thumbnail: record.thumbnail,
+                toc_in_body: record.toc_in_body,
+                looked_up: record.looked_up,
+            };
+            let values = ArticleValues::new(
+                index,
+                article,
+                rendered,
+                snippets,
+                thumbnail_url,
+                &site.routes,
+            );
+            let page = Page {
+                values: if with_body {
+                    values
+                } else {
+                    values.without_body()
+                },
+                html: PageFile {
+                    path: cache.html_path(&key),
+                    hash: record.html_hash,
+                    key,
+                },
+                outline: record.outline,
+                small_thumbnail,
+            };
+            return Ok((page, false));
+        }
     }
     let cx = RenderContext {
         routes: &site.routes,
@@ -109,14 +281,25 @@ pub fn make_page(
         snippets: &site.runs,
     };
     let (rendered, outline) = render_article(index, article, document, &cx);
-    let small_thumbnail = small_thumbnail_of(site, index);
-    let snippets = SnippetSummary::of(site.runs.in_article(index));
+    let record = Record {
+        links: links_fingerprint(&rendered.looked_up, from_dir, &site.routes),
+        looked_up: rendered.looked_up.clone(),
+        toc: rendered.toc.clone(),
+        toc_html: rendered.toc_html.clone(),
+        tldr: rendered.tldr.clone(),
+        thumbnail: rendered.thumbnail.clone(),
+        toc_in_body: rendered.toc_in_body,
+        outline: outline.clone(),
+        html_hash: String::new(),
+        html_len: 0,
+        html_mtime_ns: 0,
+    };
     let article_values = ArticleValues::new(
         index,
         article,
         rendered,
         snippets,
-        small_thumbnail.as_ref().map(|s| site.routes.url(&s.out)),
+        thumbnail_url,
         &site.routes,
     );
     let html = site.templates.render(
@@ -126,16 +309,37 @@ pub fn make_page(
             article: &article_values,
         },
     )?;
+    let html = relative_urls(&html, site.routes.base_path(), &page_path(&article.slug));
+    let hash = hash_bytes(html.as_bytes());
+    cache.store(
+        &key,
+        &html,
+        &article_values.body,
+        Record {
+            html_hash: hash.clone(),
+            ..record
+        },
+    )?;
     let page = Page {
-        values: article_values,
-        html,
+        values: if with_body {
+            article_values
+        } else {
+            article_values.without_body()
+        },
+        html: PageFile {
+            path: cache.html_path(&key),
+            hash,
+            key,
+        },
         outline,
         small_thumbnail,
     };
-    if let (Some(reuse), Some(key)) = (reuse, key) {
-        reuse.cache.put(&article.rel, key, &page);
-    }
     Ok((page, true))
+}
+
+/// Where an article's page is published, inside the site.
+pub fn page_path(slug: &str) -> String {
+    format!("{slug}/index.html")
 }
 
 /// The small list thumbnail of an article whose thumbnail is an image of
@@ -155,19 +359,36 @@ fn small_thumbnail_of(site: &Site, index: usize) -> Option<Small> {
     )
 }
 
-/// The cache key of an article's page: the site's fingerprint, the
-/// article's bytes and its snippet runs.
-fn page_key(site: &Site, index: usize, fingerprint: &str) -> String {
+/// The cache key of an article's page: the pages' fingerprint, the
+/// article's file and bytes, its own URL and its terms' URLs, its list
+/// thumbnail and its snippet runs.
+fn page_key(site: &Site, index: usize, fingerprint: &str, small: Option<&Small>) -> String {
+    let article = &site.content.articles[index];
+    let routes = &site.routes;
     let mut hasher = blake3::Hasher::new();
-    hasher.update(fingerprint.as_bytes());
-    hasher.update(site.content.articles[index].source_hash.as_bytes());
+    let mut field = |text: &str| {
+        hasher.update(text.as_bytes()).update(b"\0");
+    };
+    field(fingerprint);
+    field(&article.rel);
+    field(&article.source_hash);
+    field(&routes.article_url(index));
+    for tag in &article.front.tags {
+        field(&routes.tag_url(tag).unwrap_or_default());
+    }
+    field("\u{1}");
+    for author in &article.front.authors {
+        field(&routes.author_url(author).unwrap_or_default());
+    }
+    field("\u{1}");
+    field(small.map_or("", |s| s.out.as_str()));
     let mut placed: Vec<_> = site.runs.in_article(index).into_iter().flatten().collect();
     placed.sort_by_key(|(event, _)| **event);
     for (event, placed) in placed {
-        hasher.update(&(*event as u64).to_le_bytes());
+        field(&event.to_string());
         match placed {
-            Placed::Embed(embed) => hasher.update(embed.key.as_bytes()),
-            Placed::Unavailable => hasher.update(b"unavailable"),
+            Placed::Embed(embed) => field(&embed.key),
+            Placed::Unavailable => field("unavailable"),
         };
     }
     hasher.finalize().to_hex().to_string()

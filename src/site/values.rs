@@ -222,8 +222,23 @@ pub struct ArticlePage<'a> {
     pub article: &'a ArticleValues,
 }
 
-/// The values of every list page: `articles`, and `tag`, `author` or
-/// `tags` where they apply.
+/// Where a list page is among the pages of its list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paginator {
+    /// This page's number, from 1.
+    pub current: usize,
+    /// How many pages the list has.
+    pub pages: usize,
+    /// How many articles the whole list has.
+    pub total: usize,
+    pub first: String,
+    pub last: String,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+/// The values of every list page: `articles`, and `tag`, `author`,
+/// `tags`, `paginator` or `search_bundles` where they apply.
 #[derive(Serialize)]
 pub struct TermPage<'a> {
     pub site: &'a SiteValues,
@@ -231,6 +246,10 @@ pub struct TermPage<'a> {
     pub tag: Option<&'a TermValues>,
     pub author: Option<&'a TermValues>,
     pub tags: &'a [TermValues],
+    pub paginator: Option<Paginator>,
+    /// The search page's further bundles to merge, relative to the first
+    /// bundle's folder.
+    pub search_bundles: &'a [String],
 }
 
 impl<'a> TermPage<'a> {
@@ -241,6 +260,8 @@ impl<'a> TermPage<'a> {
             tag: None,
             author: None,
             tags: &[],
+            paginator: None,
+            search_bundles: &[],
         }
     }
 
