@@ -21,6 +21,39 @@ use crate::output::{Hash, hash_bytes};
 /// About how many articles go in one bundle.
 pub const SHARD_SIZE: usize = 1000;
 
+/// An index to make after the pages are served (`kiln serve`): the pages
+/// of a build that left search out, and what indexing them needs.
+#[derive(Debug, Clone)]
+pub struct SearchJob {
+    pub pages: Vec<SearchPage>,
+    pub language: String,
+    /// A hash of kiln itself, part of each bundle's key.
+    pub kiln: String,
+    pub cache_dir: PathBuf,
+}
+
+impl SearchJob {
+    /// Makes the bundles (from the cache where it can) and puts them in
+    /// `folder`, swapped in whole. Returns the bundles indexed and of how
+    /// many, and the old folder to delete.
+    pub fn run(&self, folder: &Path) -> Result<(usize, usize, Option<PathBuf>), Error> {
+        let bundles = build_bundles(
+            &self.pages,
+            &self.language,
+            (&self.cache_dir, &self.kiln, false),
+        )?;
+        let staging = crate::output::Staging::new(folder, &self.cache_dir, false)?;
+        for file in bundles.files {
+            staging.link(&file.rel, &file.file, file.hash);
+        }
+        let stale = match staging.commit()? {
+            crate::output::Committed::Swapped { stale } => stale,
+            crate::output::Committed::Unchanged => None,
+        };
+        Ok((bundles.indexed, bundles.shards, stale))
+    }
+}
+
 /// One article page to index.
 #[derive(Debug, Clone)]
 pub struct SearchPage {

@@ -42,8 +42,8 @@ pub struct ServeOptions {
 
 /// How `serve` builds: into a folder of kiln's own under the cache, so it
 /// never replaces the `public/` that `build` made, with `base_url = "/"`
-/// (the server's root), keeping pages of earlier builds to re-render only
-/// what changed.
+/// (the server's root), and without the search index, which is made after
+/// the pages are served (into its own folder, served at `/pagefind/`).
 fn build_options(options: &ServeOptions) -> Result<(BuildOptions, Config), Error> {
     let config = Config::load(&options.root)?;
     let build = BuildOptions {
@@ -51,6 +51,7 @@ fn build_options(options: &ServeOptions) -> Result<(BuildOptions, Config), Error
         drafts: options.drafts,
         private: options.private,
         base_url: Some("/".to_owned()),
+        skip_search: true,
         ..BuildOptions::new(options.root.clone())
     };
     Ok((build, config))
@@ -64,6 +65,12 @@ struct Status {
     rendered: usize,
     /// The terminal's message of the last failed build, if it failed.
     error: Option<String>,
+    /// The search index jobs started, and whether the last one is still
+    /// running: the pages are served before their index is made.
+    search_jobs: u64,
+    search_updating: bool,
+    /// Held by the search job that runs: one at a time.
+    search_turn: Arc<Mutex<()>>,
 }
 
 type Shared = Arc<Mutex<Status>>;
@@ -101,6 +108,7 @@ async fn run(
     );
     let app = Router::new()
         .route("/__kiln/status", get(status_json))
+        .nest_service("/pagefind", ServeDir::new(search_folder(&build)))
         .fallback_service(ServeDir::new(&output).not_found_service(not_found))
         .layer(middleware::from_fn_with_state(
             status.clone(),
@@ -157,9 +165,11 @@ fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
         eprintln!("warning: {warning}");
     }
     let mut rendered = None;
+    let mut job = None;
     let error = match result {
         Ok(summary) => {
             rendered = Some(summary.rendered);
+            job = summary.search_job;
             println!(
                 "{verb} {} articles ({} rendered, the rest unchanged) in {} ms",
                 summary.articles,
@@ -186,6 +196,65 @@ fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
         status.error = error;
         status.rendered += rendered.unwrap_or(0);
     }
+    if let Some(job) = job {
+        start_search(job, search_folder(options), status.clone());
+    }
+}
+
+/// Where `serve` keeps the search bundle it serves at `/pagefind/`.
+fn search_folder(options: &BuildOptions) -> PathBuf {
+    let output = options
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&options.root));
+    output.with_file_name("serve-search")
+}
+
+/// Indexes the served pages in the background; the status says "search
+/// index updating" until the newest job is done. Jobs run one at a time,
+/// and a job that a newer one has overtaken is skipped.
+fn start_search(job: crate::search::SearchJob, folder: PathBuf, status: Shared) {
+    let (generation, turn) = match status.lock() {
+        Ok(mut s) => {
+            s.search_jobs += 1;
+            s.search_updating = true;
+            (s.search_jobs, s.search_turn.clone())
+        }
+        Err(_) => return,
+    };
+    std::thread::spawn(move || {
+        let _turn = turn.lock();
+        let latest = || {
+            status
+                .lock()
+                .map(|s| s.search_jobs == generation)
+                .unwrap_or(false)
+        };
+        if !latest() {
+            return;
+        }
+        let started = Instant::now();
+        match job.run(&folder) {
+            Ok((indexed, bundles, stale)) => {
+                if indexed > 0 {
+                    println!(
+                        "search index updated ({indexed} of {bundles} bundle{} indexed) in {} ms",
+                        if bundles == 1 { "" } else { "s" },
+                        started.elapsed().as_millis()
+                    );
+                }
+                if let Some(stale) = stale {
+                    let _ = std::fs::remove_dir_all(stale);
+                }
+            }
+            Err(e) => eprintln!("error: the search index: {}", chain(&e, CAUSED_BY)),
+        }
+        if let Ok(mut s) = status.lock()
+            && s.search_jobs == generation
+        {
+            s.search_updating = false;
+        }
+    });
 }
 
 /// Watches the site's sources and rebuilds on a change. The returned
@@ -293,15 +362,16 @@ fn watch(
 }
 
 async fn status_json(State(status): State<Shared>) -> impl IntoResponse {
-    let (builds, rendered, error) = match status.lock() {
-        Ok(s) => (s.builds, s.rendered, s.error.clone()),
-        Err(_) => (0, 0, None),
+    let (builds, rendered, error, updating) = match status.lock() {
+        Ok(s) => (s.builds, s.rendered, s.error.clone(), s.search_updating),
+        Err(_) => (0, 0, None, false),
     };
     let body = serde_json::json!({
         "builds": builds,
         "rendered": rendered,
         "ok": error.is_none(),
         "error": error,
+        "search": if updating { "search index updating" } else { "search index ready" },
     });
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -316,28 +386,42 @@ async fn error_overlay(
     next: Next,
 ) -> Response<Body> {
     let response = next.run(request).await;
-    let error = status.lock().ok().and_then(|s| s.error.clone());
+    let (error, updating) = status
+        .lock()
+        .map(|s| (s.error.clone(), s.search_updating))
+        .unwrap_or_default();
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    let Some(error) = error.filter(|_| is_html) else {
+    if !is_html || (error.is_none() && !updating) {
         return response;
-    };
+    }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
         return Response::from_parts(parts, Body::empty());
     };
     let html = String::from_utf8_lossy(&bytes);
-    let overlay = format!(
-        "<div id=\"kiln-error-overlay\" role=\"alert\" style=\"position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(20,20,24,.94);color:#ffd7d7;font:14px/1.5 ui-monospace,monospace;padding:2rem\"><h2 style=\"color:#fff;font:600 1.3rem system-ui,sans-serif\">kiln: the last build failed</h2><pre style=\"white-space:pre-wrap\">{}</pre><p style=\"color:#ccc;font-family:system-ui,sans-serif\">Fix it and save: the page reloads. Until then the last good build is served under this message.</p></div>",
-        escape_html(&error)
-    );
+    let overlay = match error {
+        Some(error) => error_html(&error),
+        None => SEARCH_UPDATING.to_owned(),
+    };
     let injected = match html.rfind("</body>") {
         Some(at) => format!("{}{overlay}{}", &html[..at], &html[at..]),
         None => format!("{html}{overlay}"),
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(injected))
+}
+
+/// The note shown while the served pages' search index is being made.
+const SEARCH_UPDATING: &str = "<div id=\"kiln-search-status\" role=\"status\" style=\"position:fixed;right:1rem;bottom:1rem;z-index:2147483646;background:#223;color:#eef;font:13px/1.4 system-ui,sans-serif;padding:.4rem .7rem;border-radius:6px;opacity:.9\">kiln: search index updating…</div>";
+
+/// The overlay over every page while the last build failed.
+fn error_html(error: &str) -> String {
+    format!(
+        "<div id=\"kiln-error-overlay\" role=\"alert\" style=\"position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(20,20,24,.94);color:#ffd7d7;font:14px/1.5 ui-monospace,monospace;padding:2rem\"><h2 style=\"color:#fff;font:600 1.3rem system-ui,sans-serif\">kiln: the last build failed</h2><pre style=\"white-space:pre-wrap\">{}</pre><p style=\"color:#ccc;font-family:system-ui,sans-serif\">Fix it and save: the page reloads. Until then the last good build is served under this message.</p></div>",
+        escape_html(error)
+    )
 }

@@ -19,7 +19,7 @@ use crate::link::check_links;
 use crate::output::{Committed, Hash, Staging};
 use crate::render::Outline;
 use crate::route::{OwnPage, Resolved, STATIC_FILES, Target, relative_urls};
-use crate::search::{SearchPage, build_bundles, shard_count};
+use crate::search::{SearchJob, SearchPage, build_bundles, shard_count};
 use crate::snippet::SnippetStats;
 
 /// The site icon.
@@ -46,6 +46,8 @@ pub struct Summary {
     /// Whether the output folder was left as it was: every file was
     /// already published as it is.
     pub unchanged: bool,
+    /// The search index left for later (`BuildOptions::skip_search`).
+    pub search_job: Option<SearchJob>,
     pub elapsed: Duration,
 }
 
@@ -130,8 +132,7 @@ fn write_site(
         .warnings
         .extend(broken.iter().filter_map(as_warning));
 
-    let search = site.config.search && !options.skip_search;
-    let merged = if search {
+    let merged = if site.config.search {
         merged_bundles(summaries.len())
     } else {
         Vec::new()
@@ -169,12 +170,36 @@ fn write_site(
     problems.errors.extend(write_site_files(
         &site, &staging, &summaries, &order, &lists, &linked,
     ));
-    let search = if search {
-        write_search(&site, &staging, &files, (&cache_dir, options.fresh))
-            .map_err(|e| problems.errors.push(e))
-            .ok()
-    } else {
-        None
+    let search_pages = |files: &[ArticleFile]| -> Vec<SearchPage> {
+        files
+            .iter()
+            .map(|f| SearchPage {
+                url: format!("/{}/", site.content.articles[f.index].slug),
+                file: f.file.clone(),
+                hash: f.hash.clone(),
+            })
+            .collect()
+    };
+    let (search, search_job) = match (site.config.search, options.skip_search) {
+        (false, _) => (None, None),
+        (true, false) => {
+            let written = write_search(
+                &site,
+                &staging,
+                search_pages(&files),
+                (&cache_dir, options.fresh),
+            );
+            (written.map_err(|e| problems.errors.push(e)).ok(), None)
+        }
+        (true, true) => {
+            let job = SearchJob {
+                pages: search_pages(&files),
+                language: site.config.language.clone(),
+                kiln: site.kiln.clone(),
+                cache_dir: cache_dir.clone(),
+            };
+            (None, Some(job))
+        }
     };
     if !problems.errors.is_empty() {
         return None;
@@ -200,6 +225,7 @@ fn write_site(
         rendered,
         search,
         unchanged,
+        search_job,
         elapsed: started.elapsed(),
     })
 }
@@ -217,17 +243,9 @@ fn merged_bundles(articles: usize) -> Vec<String> {
 fn write_search(
     site: &Site,
     staging: &Staging,
-    files: &[ArticleFile],
+    pages: Vec<SearchPage>,
     (cache_dir, fresh): (&std::path::Path, bool),
 ) -> Result<(usize, usize), Error> {
-    let pages: Vec<SearchPage> = files
-        .iter()
-        .map(|f| SearchPage {
-            url: format!("/{}/", site.content.articles[f.index].slug),
-            file: f.file.clone(),
-            hash: f.hash.clone(),
-        })
-        .collect();
     let bundles = build_bundles(
         &pages,
         &site.config.language,
