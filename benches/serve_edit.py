@@ -33,13 +33,17 @@ try:
     times, search = [], []
     for i in range(edits):
         marker = f"kiln-serve-edit-{os.getpid()}-{i}"
+        jobs = status().get("search_jobs", 0)
         started = time.monotonic()
         with open(article, "a") as f:
             f.write(f"\n\n{marker}\n")
         while marker not in get(f"/{slug}/"):
             time.sleep(0.02)
         times.append(time.monotonic() - started)
-        while status().get("search") != "search index ready":
+        while True:
+            now = status()
+            if now.get("search_jobs", 0) > jobs and now.get("search") == "search index ready":
+                break
             time.sleep(0.05)
         search.append(time.monotonic() - started)
         time.sleep(1)

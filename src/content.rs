@@ -11,15 +11,17 @@
 //! when it links to them (its `REVISION`, `UUID`, `orig_src/` and exported
 //! HTML are Knowledge Repo's bookkeeping).
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use pulldown_cmark::{Event, Tag};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use walkdir::WalkDir;
 
 use crate::error::{Error, Position, Warning};
 use crate::front_matter::{FrontMatter, Thumbnail, parse_front_matter};
-use crate::markdown::{Document, img_sources};
+use crate::markdown::{Body, Document, Scan};
 use crate::slug::slugify;
 
 /// Where the content is and what of it to leave out.
@@ -38,6 +40,138 @@ pub struct ContentOptions<'a> {
     pub private: bool,
     /// For articles that name no author.
     pub default_authors: &'a [String],
+    /// Articles of earlier loads, for a long-running process to skip
+    /// parsing files that did not change.
+    pub memo: Option<&'a ArticleMemo>,
+    /// Scans of earlier builds, by the article's bytes.
+    pub scans: &'a ScanCache,
+}
+
+/// The [`Scan`] of every article of the last build, by its bytes, kept in
+/// the cache as one file: an unchanged article's Markdown is parsed only
+/// when its page has to be rendered.
+#[derive(Debug)]
+pub struct ScanCache {
+    path: PathBuf,
+    /// A hash of kiln: another kiln may parse otherwise.
+    kiln: String,
+    known: HashMap<String, Arc<Scan>>,
+    made: Mutex<HashMap<String, Arc<Scan>>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredScans {
+    kiln: String,
+    scans: HashMap<String, Arc<Scan>>,
+}
+
+impl ScanCache {
+    /// The scans stored in `cache_dir` by this kiln (none if `fresh`).
+    pub fn load(cache_dir: &Path, kiln: &str, fresh: bool) -> ScanCache {
+        let path = cache_dir.join("scans.json");
+        let known = match std::fs::read(&path) {
+            Ok(bytes) if !fresh => serde_json::from_slice::<StoredScans>(&bytes)
+                .ok()
+                .filter(|stored| stored.kiln == kiln)
+                .map(|stored| stored.scans)
+                .unwrap_or_default(),
+            _ => HashMap::new(),
+        };
+        ScanCache {
+            path,
+            kiln: kiln.to_owned(),
+            known,
+            made: Mutex::default(),
+        }
+    }
+
+    fn get(&self, hash: &str) -> Option<Arc<Scan>> {
+        if let Some(scan) = self.known.get(hash) {
+            return Some(scan.clone());
+        }
+        self.made.lock().ok()?.get(hash).cloned()
+    }
+
+    fn put(&self, hash: &str, scan: Arc<Scan>) {
+        if let Ok(mut made) = self.made.lock() {
+            made.insert(hash.to_owned(), scan);
+        }
+    }
+
+    /// Stores the scans of the articles of this build (by their hashes),
+    /// if they are not what is stored already.
+    pub fn save(&self, used: &HashSet<String>) -> Result<(), Error> {
+        let made = self.made.lock().map(|m| m.clone()).unwrap_or_default();
+        let unused = self.known.keys().any(|hash| !used.contains(hash));
+        if made.is_empty() && !unused {
+            return Ok(());
+        }
+        let mut scans: HashMap<String, Arc<Scan>> = self
+            .known
+            .iter()
+            .filter(|(hash, _)| used.contains(*hash))
+            .map(|(hash, scan)| (hash.clone(), scan.clone()))
+            .collect();
+        scans.extend(made.into_iter().filter(|(hash, _)| used.contains(hash)));
+        let stored = StoredScans {
+            kiln: self.kiln.clone(),
+            scans,
+        };
+        let fail = |source| Error::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let json = serde_json::to_vec(&stored).map_err(|e| fail(std::io::Error::other(e)))?;
+        let parent = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(fail)?;
+        let mut file = tempfile::NamedTempFile::new_in(parent).map_err(fail)?;
+        std::io::Write::write_all(&mut file, &json).map_err(fail)?;
+        file.persist(&self.path).map_err(|e| fail(e.error))?;
+        Ok(())
+    }
+}
+
+/// Articles loaded by earlier builds of a long-running process (`kiln
+/// serve`), by file, bytes and the options that shape them: an unchanged
+/// file is not parsed again.
+#[derive(Default)]
+pub struct ArticleMemo {
+    loaded: Mutex<HashMap<String, Memoized>>,
+}
+
+impl std::fmt::Debug for ArticleMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArticleMemo").finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+struct Memoized {
+    article: Option<(Article, Body)>,
+    warnings: Vec<Warning>,
+}
+
+impl ArticleMemo {
+    fn get(&self, key: &str) -> Option<Memoized> {
+        self.loaded.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: String, loaded: &LoadedArticle) {
+        if let Ok(mut memo) = self.loaded.lock() {
+            let memoized = Memoized {
+                article: loaded.article.clone(),
+                warnings: loaded.warnings.clone(),
+            };
+            memo.insert(key, memoized);
+        }
+    }
+
+    /// Forgets everything but `keys` (what the last load used).
+    fn keep_only(&self, keys: &HashSet<String>) {
+        if let Ok(mut memo) = self.loaded.lock() {
+            memo.retain(|key, _| keys.contains(key));
+        }
+    }
 }
 
 /// Everything in the content folder.
@@ -54,12 +188,13 @@ pub struct Content {
 #[derive(Debug)]
 pub struct Loaded {
     pub content: Content,
-    pub documents: Vec<Document>,
+    /// Each article's Markdown, by article index.
+    pub bodies: Vec<Body>,
     pub warnings: Vec<Warning>,
     pub errors: Vec<Error>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Article {
     /// The file, as a path a user can open (joined to the site root).
     pub source: PathBuf,
@@ -188,28 +323,40 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
         }
     }
 
-    let parsed: Vec<Result<LoadedArticle, Error>> = markdown
+    let parsed: Vec<Result<(LoadedArticle, String), Error>> = markdown
         .into_par_iter()
         .map(|(source, rel, folder)| load_article(source, rel, folder.as_deref(), options))
         .collect();
     let mut articles = Vec::new();
-    let mut documents = Vec::new();
+    let mut bodies = Vec::new();
     let mut warnings = Vec::new();
+    let mut memo_keys = HashSet::new();
     for result in parsed {
         match result {
-            Ok(mut loaded) => {
-                if let Some((article, document)) = loaded.article {
+            Ok((mut loaded, memo_key)) => {
+                memo_keys.insert(memo_key);
+                if let Some((article, body)) = loaded.article {
                     articles.push(article);
-                    documents.push(document);
+                    bodies.push(body);
                 }
                 warnings.append(&mut loaded.warnings);
             }
             Err(e) => errors.push(e),
         }
     }
+    if let Some(memo) = options.memo {
+        memo.keep_only(&memo_keys);
+    }
+    let used = articles
+        .iter()
+        .map(|a: &Article| a.source_hash.clone())
+        .collect();
+    if let Err(e) = options.scans.save(&used) {
+        errors.push(e);
+    }
     Ok(Loaded {
         content: Content { articles, assets },
-        documents,
+        bodies,
         warnings,
         errors,
     })
@@ -250,25 +397,53 @@ fn slug_of_folder(folder: &str) -> String {
 /// One Markdown file: its article and document (none for a draft or a
 /// private post left out, or repository boilerplate), and warnings.
 struct LoadedArticle {
-    article: Option<(Article, Document)>,
+    article: Option<(Article, Body)>,
     warnings: Vec<Warning>,
 }
 
+/// Loads one article, or takes it from the memo; returns it with its key
+/// in the memo.
 fn load_article(
     source: PathBuf,
     rel: String,
     post_folder: Option<&str>,
     options: &ContentOptions<'_>,
-) -> Result<LoadedArticle, Error> {
-    let skipped = |warnings| LoadedArticle {
-        article: None,
-        warnings,
-    };
+) -> Result<(LoadedArticle, String), Error> {
     let bytes = std::fs::read(&source).map_err(|e| Error::Read {
         path: source.clone(),
         source: e,
     })?;
     let source_hash = blake3::hash(&bytes).to_hex().to_string();
+    let key = format!(
+        "{}\0{rel}\0{post_folder:?}\0{source_hash}\0{:?}",
+        source.display(),
+        (options.drafts, options.private, options.default_authors)
+    );
+    if let Some(memoized) = options.memo.and_then(|memo| memo.get(&key)) {
+        let loaded = LoadedArticle {
+            article: memoized.article,
+            warnings: memoized.warnings,
+        };
+        return Ok((loaded, key));
+    }
+    let loaded = parse_article(source, rel, post_folder, options, (bytes, source_hash))?;
+    if let Some(memo) = options.memo {
+        memo.put(key.clone(), &loaded);
+    }
+    Ok((loaded, key))
+}
+
+fn parse_article(
+    source: PathBuf,
+    rel: String,
+    post_folder: Option<&str>,
+    options: &ContentOptions<'_>,
+    (bytes, source_hash): (Vec<u8>, String),
+) -> Result<LoadedArticle, Error> {
+    let skipped = |warnings| LoadedArticle {
+        article: None,
+        warnings,
+    };
     let text = String::from_utf8(bytes).map_err(|_| Error::NotUtf8 {
         path: source.clone(),
         name: "the file's text",
@@ -300,11 +475,23 @@ fn load_article(
         (None, None, Some(path)) => slug_of_folder(path.trim_matches('/')),
         (None, None, None) => slug_from_path(&rel),
     };
-    let document = Document::parse(parsed.body, parsed.body_line);
+    let scan = match options.scans.get(&source_hash) {
+        Some(scan) => scan,
+        None => {
+            let scan = Arc::new(Scan::of(&Document::parse(parsed.body, parsed.body_line)));
+            options.scans.put(&source_hash, scan.clone());
+            scan
+        }
+    };
     let thumbnail = match &parsed.front.thumbnail {
         Some(Thumbnail::Path(path)) => Some(path.clone()),
-        Some(Thumbnail::Nth(n)) => nth_image(&document, *n),
+        Some(Thumbnail::Nth(n)) => nth_image(&scan.images, *n),
         None => None,
+    };
+    let body = Body {
+        markdown: Arc::from(parsed.body),
+        first_line: parsed.body_line,
+        scan,
     };
     Ok(LoadedArticle {
         article: Some((
@@ -317,7 +504,7 @@ fn load_article(
                 post_folder: post_folder.map(str::to_owned),
                 source_hash,
             },
-            document,
+            body,
         )),
         warnings: parsed.warnings,
     })
@@ -326,17 +513,9 @@ fn load_article(
 /// The image Knowledge Repo takes for `thumbnail: N`: the N-th (from 0)
 /// of the post's images, Markdown and `<img>` tags in the order they
 /// stand, or the first when there are fewer.
-fn nth_image(document: &Document, n: usize) -> Option<String> {
-    let mut images = Vec::new();
-    for event in &document.events {
-        match event {
-            Event::Start(Tag::Image { dest_url, .. }) => images.push(dest_url.to_string()),
-            Event::Html(html) | Event::InlineHtml(html) => images.extend(img_sources(html)),
-            _ => {}
-        }
-    }
+fn nth_image(images: &[String], n: usize) -> Option<String> {
     let index = if n < images.len() { n } else { 0 };
-    images.into_iter().nth(index)
+    images.get(index).cloned()
 }
 
 /// `notes/Socket Close.md` gives `notes/socket-close`. A page bundle,
@@ -400,9 +579,13 @@ mod tests {
             "![a](images/a.png)\n\n<p><img alt=\"x\" src=\"images/b.png\"></p>\n\n![c](c.png)\n",
             1,
         );
-        assert_eq!(nth_image(&doc, 1).as_deref(), Some("images/b.png"));
-        assert_eq!(nth_image(&doc, 2).as_deref(), Some("c.png"));
-        assert_eq!(nth_image(&doc, 9).as_deref(), Some("images/a.png"));
-        assert_eq!(nth_image(&Document::parse("text", 1), 0), None);
+        let images = Scan::of(&doc).images;
+        assert_eq!(nth_image(&images, 1).as_deref(), Some("images/b.png"));
+        assert_eq!(nth_image(&images, 2).as_deref(), Some("c.png"));
+        assert_eq!(nth_image(&images, 9).as_deref(), Some("images/a.png"));
+        assert_eq!(
+            nth_image(&Scan::of(&Document::parse("text", 1)).images, 0),
+            None
+        );
     }
 }

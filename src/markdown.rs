@@ -3,13 +3,119 @@
 //! both the snippet and the render stages use. It sits below both, so
 //! neither depends on the other.
 
-use pulldown_cmark::{Event, Options, Parser};
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+use serde::{Deserialize, Serialize};
 
 /// Parsed Markdown: the events, and the 1-based source line of each.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Document {
     pub events: Vec<Event<'static>>,
     pub lines: Vec<u32>,
+}
+
+/// An article's Markdown (after the front matter), where it starts in its
+/// file, and its scan. It is parsed into a [`Document`] only to render.
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub markdown: std::sync::Arc<str>,
+    pub first_line: usize,
+    pub scan: std::sync::Arc<Scan>,
+}
+
+impl Body {
+    pub fn document(&self) -> Document {
+        Document::parse(&self.markdown, self.first_line)
+    }
+}
+
+/// What the stages before rendering need of an article's Markdown: the
+/// places that may hold a snippet, and its images. It is small and kept in
+/// the cache by the article's bytes, so an unchanged article is not parsed
+/// until it has to be rendered.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Scan {
+    pub candidates: Vec<Candidate>,
+    /// Every image, Markdown and `<img>`, in the order they stand.
+    pub images: Vec<String>,
+}
+
+/// A place in an article that may be a snippet, by its event's index and
+/// line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Candidate {
+    /// A paragraph that is nothing but a link: a snippet if it links to a
+    /// `snippets/….rs` file.
+    LinkParagraph {
+        event: usize,
+        line: usize,
+        dest: String,
+    },
+    /// A fenced block whose language is `rust`.
+    RustFence {
+        event: usize,
+        line: usize,
+        info: String,
+        code: String,
+    },
+}
+
+impl Scan {
+    pub fn of(document: &Document) -> Scan {
+        let events = &document.events;
+        let mut scan = Scan::default();
+        for (i, event) in events.iter().enumerate() {
+            let line = document.lines[i] as usize;
+            match event {
+                Event::Start(Tag::Paragraph) => {
+                    if let Some(dest) = lone_link(events, i) {
+                        scan.candidates.push(Candidate::LinkParagraph {
+                            event: i,
+                            line,
+                            dest,
+                        });
+                    }
+                }
+                Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))
+                    if fence_language(info) == "rust" =>
+                {
+                    let end = events[i..]
+                        .iter()
+                        .position(|e| matches!(e, Event::End(TagEnd::CodeBlock)))
+                        .map_or(events.len(), |p| i + p);
+                    scan.candidates.push(Candidate::RustFence {
+                        event: i,
+                        line,
+                        info: info.to_string(),
+                        code: code_text(&events[i + 1..end]),
+                    });
+                }
+                Event::Start(Tag::Image { dest_url, .. }) => scan.images.push(dest_url.to_string()),
+                Event::Html(html) | Event::InlineHtml(html) => {
+                    scan.images.extend(img_sources(html))
+                }
+                _ => {}
+            }
+        }
+        scan
+    }
+}
+
+/// The destination of the paragraph starting at `start` if it is nothing
+/// but one link.
+fn lone_link(events: &[Event<'_>], start: usize) -> Option<String> {
+    let Some(Event::Start(Tag::Link { dest_url, .. })) = events.get(start + 1) else {
+        return None;
+    };
+    let end_link = events[start + 2..]
+        .iter()
+        .position(|e| matches!(e, Event::End(TagEnd::Link)))?
+        + start
+        + 2;
+    matches!(
+        events.get(end_link + 1),
+        Some(Event::End(TagEnd::Paragraph))
+    )
+    .then(|| dest_url.to_string())
 }
 
 /// The Markdown extensions kiln enables everywhere.

@@ -18,8 +18,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::output::{Hash, hash_bytes};
 
-/// About how many articles go in one bundle.
-pub const SHARD_SIZE: usize = 1000;
+/// About how many articles go in one bundle: indexing one takes about a
+/// second on a 2-core machine, the time an edit waits for its index.
+pub const SHARD_SIZE: usize = 250;
+
+/// The most bundles a search merges.
+pub const MAX_SHARDS: usize = 64;
 
 /// An index to make after the pages are served (`kiln serve`): the pages
 /// of a build that left search out, and what indexing them needs.
@@ -88,7 +92,7 @@ pub struct Bundles {
 
 /// How many shards `articles` pages make.
 pub fn shard_count(articles: usize) -> usize {
-    articles.div_ceil(SHARD_SIZE).max(1)
+    articles.div_ceil(SHARD_SIZE).clamp(1, MAX_SHARDS)
 }
 
 /// The shard of the page at `url`.

@@ -52,6 +52,7 @@ fn build_options(options: &ServeOptions) -> Result<(BuildOptions, Config), Error
         private: options.private,
         base_url: Some("/".to_owned()),
         skip_search: true,
+        memo: Some(Arc::default()),
         ..BuildOptions::new(options.root.clone())
     };
     Ok((build, config))
@@ -362,9 +363,15 @@ fn watch(
 }
 
 async fn status_json(State(status): State<Shared>) -> impl IntoResponse {
-    let (builds, rendered, error, updating) = match status.lock() {
-        Ok(s) => (s.builds, s.rendered, s.error.clone(), s.search_updating),
-        Err(_) => (0, 0, None, false),
+    let (builds, rendered, error, updating, jobs) = match status.lock() {
+        Ok(s) => (
+            s.builds,
+            s.rendered,
+            s.error.clone(),
+            s.search_updating,
+            s.search_jobs,
+        ),
+        Err(_) => (0, 0, None, false, 0),
     };
     let body = serde_json::json!({
         "builds": builds,
@@ -372,6 +379,7 @@ async fn status_json(State(status): State<Shared>) -> impl IntoResponse {
         "ok": error.is_none(),
         "error": error,
         "search": if updating { "search index updating" } else { "search index ready" },
+        "search_jobs": jobs,
     });
     (
         [(header::CONTENT_TYPE, "application/json")],

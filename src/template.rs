@@ -39,10 +39,10 @@ pub struct Templates {
     pub style: String,
     /// A hash of every template and the stylesheet.
     pub fingerprint: String,
-    /// A hash of `article.html` and every template it extends, includes
-    /// or imports: all that article pages depend on, so that a change to a
-    /// list page's template re-renders no article.
-    pub article_fingerprint: String,
+    /// For each template, a hash of it and every template it extends,
+    /// includes or imports: all that its pages depend on, so that a change
+    /// to a list page's template re-renders no article.
+    fingerprints: std::collections::HashMap<String, String>,
 }
 
 impl Templates {
@@ -129,13 +129,21 @@ impl Templates {
         }
         hasher.update(style.as_bytes());
         let fingerprint = hasher.finalize().to_hex().to_string();
-        let article_fingerprint = closure_fingerprint(&sources, "article.html");
+        let fingerprints = sources
+            .iter()
+            .map(|(name, _)| (name.clone(), closure_fingerprint(&sources, name)))
+            .collect();
         Ok(Templates {
             tera,
             style,
             fingerprint,
-            article_fingerprint,
+            fingerprints,
         })
+    }
+
+    /// A hash of the template `name` and the templates it uses.
+    pub fn fingerprint_of(&self, name: &str) -> &str {
+        self.fingerprints.get(name).map_or("", String::as_str)
     }
 
     /// Renders the template `name` with a context made of `values`.

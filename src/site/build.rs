@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::check::render_and_check;
-use super::page::{Page, PageCache, make_page, page_path, pages_fingerprint};
+use super::page::{Page, PageCache, StampedFiles, make_page, page_path, pages_fingerprint};
 use super::values::{ArticleValues, Paginator, SiteValues, TermPage, TermValues};
 use super::{BuildOptions, Prepared, Problems, Site, default_output, prepare};
 use crate::error::{Error, Errors, Warning};
@@ -94,7 +94,7 @@ fn write_site(
     started: Instant,
     problems: &mut Problems,
 ) -> Option<Summary> {
-    let Prepared { site, documents } = prepared;
+    let Prepared { site, bodies } = prepared;
     let output = options
         .output
         .clone()
@@ -114,7 +114,7 @@ fn write_site(
     let written = write_articles(
         &site,
         &values,
-        documents,
+        &bodies,
         &rank,
         (&cache, &fingerprint),
         &staging,
@@ -147,22 +147,20 @@ fn write_site(
         &rank,
         &merged,
     );
-    let written: Vec<Result<(), Error>> = lists
+    let list_cache = StampedFiles::new(cache_dir.join("lists"), options.fresh);
+    let written: Vec<Result<String, Error>> = lists
         .par_iter()
-        .map(|list| {
-            let html = site.templates.render(list.template, &list.values)?;
-            // The 404 page is served at any depth: its URLs stay absolute.
-            let html = if list.path == OwnPage::NotFound.path() {
-                html
-            } else {
-                relative_urls(&html, site.routes.base_path(), &list.path)
-            };
-            staging.write(&list.path, html.as_bytes())
-        })
+        .map(|list| write_list(&site, list, &files, &list_cache, &staging))
         .collect();
-    problems
-        .errors
-        .extend(written.into_iter().filter_map(Result::err));
+    let mut list_keys = HashSet::new();
+    for result in written {
+        match result {
+            Ok(key) => {
+                list_keys.insert(key);
+            }
+            Err(e) => problems.errors.push(e),
+        }
+    }
     // Pages for readers: the 404 page and the search page are not counted.
     let pages = summaries.len() + lists.iter().filter(|l| l.for_readers).count();
     let linked = linked_assets(&site, &outlines);
@@ -206,6 +204,7 @@ fn write_site(
     }
     let committed = staging.commit().map_err(|e| problems.errors.push(e)).ok()?;
     cache.prune(&files.iter().map(|f| f.key.clone()).collect());
+    list_cache.prune(&list_keys);
     let (stale, unchanged) = match committed {
         Committed::Swapped { stale } => (stale, false),
         Committed::Unchanged => (None, true),
@@ -228,6 +227,52 @@ fn write_site(
         search_job,
         elapsed: started.elapsed(),
     })
+}
+
+/// Stages a list page: from the cache when nothing it shows changed, or
+/// rendered and stored there. Returns its key.
+fn write_list(
+    site: &Site,
+    list: &ListPage<'_>,
+    files: &[ArticleFile],
+    cache: &StampedFiles,
+    staging: &Staging,
+) -> Result<String, Error> {
+    let mut hasher = blake3::Hasher::new();
+    let values = &list.values;
+    let described = format!(
+        "{:?}",
+        (
+            &list.path,
+            values.site,
+            (values.tag, values.author, values.tags),
+            (&values.paginator, values.search_bundles),
+        )
+    );
+    hasher.update(b"kiln-list-v1\0");
+    hasher.update(site.kiln.as_bytes());
+    hasher.update(site.templates.fingerprint_of(list.template).as_bytes());
+    hasher.update(described.as_bytes());
+    for &i in &list.articles {
+        hasher.update(files[i].entry.as_bytes());
+    }
+    let key = hasher.finalize().to_hex().to_string();
+    let file = match cache.load(&key) {
+        Some(file) => file,
+        None => {
+            let html = site.templates.render(list.template, values)?;
+            // The 404 page is served at any depth: its URLs stay absolute.
+            let html = if list.path == OwnPage::NotFound.path() {
+                html
+            } else {
+                relative_urls(&html, site.routes.base_path(), &list.path)
+            };
+            cache.store(&key, html.as_bytes())?
+        }
+    };
+    // The key stands for the bytes: the same key, the same page.
+    staging.link(&list.path, &file, key.clone());
+    Ok(key)
 }
 
 /// The search bundles after the first, for the search page to merge.
@@ -265,6 +310,8 @@ struct ArticleFile {
     file: std::path::PathBuf,
     hash: Hash,
     key: String,
+    /// What the article's entry in a list is made of.
+    entry: String,
 }
 
 /// The article pages written: what the list pages need of each (with the
@@ -282,16 +329,16 @@ struct Written {
 fn write_articles(
     site: &Site,
     values: &SiteValues,
-    documents: Vec<crate::markdown::Document>,
+    bodies: &[crate::markdown::Body],
     rank: &[usize],
     cache: (&PageCache, &str),
     staging: &Staging,
 ) -> Result<Written, Vec<Error>> {
-    let results: Vec<Result<(Page, bool), Error>> = documents
-        .into_par_iter()
+    let results: Vec<Result<(Page, bool), Error>> = bodies
+        .par_iter()
         .enumerate()
-        .map(|(i, document)| {
-            let made = make_page(site, values, i, document, cache, rank[i] < FEED_SIZE)?;
+        .map(|(i, body)| {
+            let made = make_page(site, values, i, body, cache, rank[i] < FEED_SIZE)?;
             let slug = &site.content.articles[i].slug;
             staging.link(
                 &page_path(slug),
@@ -317,6 +364,7 @@ fn write_articles(
                 written.outlines.push(page.outline);
                 written.files.push(ArticleFile {
                     index,
+                    entry: page.html.entry,
                     key: page.html.key,
                     file: page.html.path,
                     hash: page.html.hash,
@@ -404,6 +452,8 @@ struct ListPage<'a> {
     path: String,
     template: &'static str,
     values: TermPage<'a>,
+    /// The articles listed, by index.
+    articles: Vec<usize>,
     /// Listed in the sitemap and counted as a page (not so the 404 and
     /// search pages).
     for_readers: bool,
@@ -434,16 +484,17 @@ fn list_pages<'a>(
     search_bundles: &'a [String],
 ) -> Vec<ListPage<'a>> {
     let routes = &site.routes;
-    let newest = |indexes: &[usize]| -> Vec<&'a ArticleValues> {
+    let newest = |indexes: &[usize]| -> Vec<usize> {
         let mut sorted = indexes.to_vec();
         sorted.sort_by_key(|&i| rank[i]);
-        sorted.into_iter().map(|i| &summaries[i]).collect()
+        sorted
     };
     let all: Vec<usize> = (0..summaries.len()).collect();
     let page = |path: String, template, values, for_readers| ListPage {
         path,
         template,
         values,
+        articles: Vec::new(),
         for_readers,
     };
     let page_size = site.config.page_size;
@@ -452,7 +503,7 @@ fn list_pages<'a>(
     // the first, and `folder/page/N/` the others.
     let mut paginate = |folder: String,
                         template,
-                        articles: Vec<&'a ArticleValues>,
+                        articles: Vec<usize>,
                         make: &dyn Fn(TermPage<'a>) -> TermPage<'a>| {
         let total = articles.len();
         let size = if page_size == 0 {
@@ -466,8 +517,7 @@ fn list_pages<'a>(
             n => format!("{folder}page/{n}/index.html"),
         };
         let url_of = |n: usize| routes.url(path_of(n).trim_end_matches("index.html"));
-        let mut chunks: Vec<Vec<&'a ArticleValues>> =
-            articles.chunks(size).map(<[_]>::to_vec).collect();
+        let mut chunks: Vec<Vec<usize>> = articles.chunks(size).map(<[_]>::to_vec).collect();
         if chunks.is_empty() {
             chunks.push(Vec::new());
         }
@@ -481,11 +531,15 @@ fn list_pages<'a>(
                 previous: (n > 1).then(|| url_of(n - 1)),
                 next: (n < count).then(|| url_of(n + 1)),
             };
+            let listed = chunk.iter().map(|&i| &summaries[i]).collect();
             let values = make(TermPage {
                 paginator: Some(paginator),
-                ..TermPage::list(values, chunk)
+                ..TermPage::list(values, listed)
             });
-            lists.push(page(path_of(n), template, values, true));
+            lists.push(ListPage {
+                articles: chunk,
+                ..page(path_of(n), template, values, true)
+            });
         }
     };
     paginate(String::new(), "index.html", newest(&all), &|v| v);

@@ -70,17 +70,17 @@ pub(super) struct Inspection {
 /// Renders every article page, templates too, writing nothing, and checks
 /// every link.
 pub(super) fn render_and_check(prepared: Prepared) -> Inspection {
-    let Prepared { site, documents } = prepared;
+    let Prepared { site, bodies } = prepared;
     let values = SiteValues::new(&site.config, site.routes.base_path());
     // The pages `build` would write, taken from (or rendered into) the
     // same page cache.
     let cache = PageCache::new(&site.root.join(&site.config.snippets.cache_dir), false);
     let fingerprint = pages_fingerprint(&site);
-    let pages: Vec<Result<Outline, Error>> = documents
-        .into_par_iter()
+    let pages: Vec<Result<Outline, Error>> = bodies
+        .par_iter()
         .enumerate()
-        .map(|(i, document)| {
-            make_page(&site, &values, i, document, (&cache, &fingerprint), false)
+        .map(|(i, body)| {
+            make_page(&site, &values, i, body, (&cache, &fingerprint), false)
                 .map(|(p, _)| p.outline)
         })
         .collect();

@@ -10,12 +10,13 @@ mod report;
 mod values;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::{CONFIG_FILE, Config, base_path_of};
-use crate::content::{Content, ContentOptions, Loaded, load_content};
+use crate::content::{ArticleMemo, Content, ContentOptions, Loaded, ScanCache, load_content};
 use crate::error::{Error, Warning};
 use crate::highlight::Highlighter;
-use crate::markdown::Document;
+use crate::markdown::{Body, Scan};
 use crate::route::Routes;
 use crate::snippet::{
     RunOptions, SNIPPET_DIR, SnippetRuns, SnippetStats, collect_snippets, run_snippets,
@@ -49,6 +50,9 @@ pub struct BuildOptions {
     /// Leave the search index out of this build (`kiln serve` makes it
     /// after the pages are served).
     pub skip_search: bool,
+    /// Articles of earlier builds of this process (`kiln serve`), so that
+    /// unchanged files are not parsed again.
+    pub memo: Option<Arc<ArticleMemo>>,
 }
 
 impl BuildOptions {
@@ -65,6 +69,7 @@ impl BuildOptions {
             offline: false,
             report: None,
             skip_search: false,
+            memo: None,
         }
     }
 }
@@ -94,12 +99,12 @@ pub struct Site {
     _lock: std::fs::File,
 }
 
-/// A site ready to render: the site, and each article's parsed Markdown
-/// (by article index), which rendering consumes.
+/// A site ready to render: the site, and each article's Markdown (by
+/// article index), parsed only for the pages that have to be rendered.
 #[derive(Debug)]
 pub struct Prepared {
     pub site: Site,
-    pub documents: Vec<Document>,
+    pub bodies: Vec<Body>,
 }
 
 /// Runs every stage before rendering, going as far as the problems allow,
@@ -124,6 +129,8 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
     let config = load_config(options)
         .map_err(|e| problems.errors.push(e))
         .ok()?;
+    let kiln = kiln_fingerprint();
+    let scans = ScanCache::load(&root.join(&config.snippets.cache_dir), &kiln, options.fresh);
     // Independent stages whose errors are all worth reporting together.
     let content_options = ContentOptions {
         root,
@@ -142,6 +149,8 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
         drafts: options.drafts,
         private: options.private,
         default_authors: &config.authors,
+        memo: options.memo.as_deref(),
+        scans: &scans,
     };
     let (loaded, templates) =
         rayon::join(|| load_content(&content_options), || Templates::load(root));
@@ -150,7 +159,7 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
     let highlighter = highlighter.map_err(|e| problems.errors.push(e)).ok();
     let Loaded {
         content,
-        documents,
+        bodies,
         warnings,
         errors,
     } = loaded.map_err(|e| problems.errors.push(e)).ok()?;
@@ -163,13 +172,8 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
         .ok()?;
     // Snippets run even when a template is broken, so that one run
     // reports both.
-    let collected = collect_snippets(
-        root,
-        &content.articles,
-        &documents,
-        &routes,
-        &config.snippets,
-    );
+    let scans: Vec<Arc<Scan>> = bodies.iter().map(|b| b.scan.clone()).collect();
+    let collected = collect_snippets(root, &content.articles, &scans, &routes, &config.snippets);
     let run_options = RunOptions {
         root: root.clone(),
         fresh: options.fresh,
@@ -197,10 +201,10 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
             routes,
             runs,
             snippet_stats,
-            kiln: kiln_fingerprint(),
+            kiln,
             _lock: lock,
         },
-        documents,
+        bodies,
     })
 }
 

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::Site;
 use super::values::{ArticlePage, ArticleValues, SiteValues, SnippetSummary};
 use crate::error::Error;
-use crate::markdown::Document;
+use crate::markdown::Body;
 use crate::output::{Hash, hash_bytes};
 use crate::render::{
     Outline, RenderContext, RenderedArticle, TocEntry, links_fingerprint, render_article,
@@ -47,6 +47,9 @@ pub struct PageFile {
     pub hash: Hash,
     /// The page's key in the cache.
     pub key: String,
+    /// A hash of everything the article's entry in a list is made of: the
+    /// page's key and where its links lead.
+    pub entry: String,
 }
 
 /// The folder of cached pages.
@@ -137,27 +140,86 @@ impl PageCache {
         )
     }
 
-    /// Deletes the pages no article of this build uses and that were last
-    /// stored more than a week ago: other builds of the site (`serve`, or
-    /// other settings) keep theirs for a while.
+    /// Deletes the pages no article of this build uses and that were
+    /// stored more than a week ago.
     pub fn prune(&self, used: &std::collections::HashSet<String>) {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return;
-        };
-        let week = std::time::Duration::from_secs(7 * 24 * 3600);
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let key = name.split('.').next().unwrap_or_default();
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > week);
-            if old && !used.contains(key) {
-                let _ = fs::remove_file(entry.path());
-            }
+        prune_dir(&self.dir, used);
+    }
+}
+
+/// Deletes the files of `dir` named by a key not in `used` (`KEY.html`,
+/// `KEY.json`) that were written more than a week ago: other builds of the
+/// site (`serve`, or other settings) keep theirs for a while.
+fn prune_dir(dir: &Path, used: &std::collections::HashSet<String>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let week = std::time::Duration::from_secs(7 * 24 * 3600);
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let key = name.split('.').next().unwrap_or_default();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > week);
+        if old && !used.contains(key) {
+            let _ = fs::remove_file(entry.path());
         }
+    }
+}
+
+/// A file of the cache that is hard-linked into the published site, named
+/// by its key, with its size and modification time beside it: a file
+/// changed behind kiln's back (a published copy edited in place) is not
+/// trusted.
+#[derive(Debug, Clone)]
+pub struct StampedFiles {
+    dir: PathBuf,
+    read: bool,
+}
+
+impl StampedFiles {
+    pub fn new(dir: PathBuf, fresh: bool) -> StampedFiles {
+        StampedFiles { dir, read: !fresh }
+    }
+
+    fn paths(&self, key: &str) -> (PathBuf, PathBuf) {
+        (
+            self.dir.join(format!("{key}.html")),
+            self.dir.join(format!("{key}.stamp")),
+        )
+    }
+
+    /// The file stored under `key`, if it is as stored.
+    pub fn load(&self, key: &str) -> Option<PathBuf> {
+        if !self.read {
+            return None;
+        }
+        let (file, stamp) = self.paths(key);
+        let stamp = fs::read_to_string(stamp).ok()?;
+        let meta = fs::metadata(&file).ok()?;
+        (stamp == format!("{} {}", meta.len(), mtime_ns(&meta))).then_some(file)
+    }
+
+    /// Stores `bytes` under `key`; returns the file.
+    pub fn store(&self, key: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
+        let (file, stamp) = self.paths(key);
+        write_atomic(&self.dir, &file, &[bytes])?;
+        let meta = fs::metadata(&file).map_err(|source| Error::Write {
+            path: file.clone(),
+            source,
+        })?;
+        let text = format!("{} {}", meta.len(), mtime_ns(&meta));
+        write_atomic(&self.dir, &stamp, &[text.as_bytes()])?;
+        Ok(file)
+    }
+
+    /// Deletes files of keys not in `used` that were stored more than a
+    /// week ago.
+    pub fn prune(&self, used: &std::collections::HashSet<String>) {
+        prune_dir(&self.dir, used);
     }
 }
 
@@ -211,17 +273,17 @@ pub fn pages_fingerprint(site: &Site) -> String {
     );
     hasher.update(settings.as_bytes());
     hasher.update(site.routes.base_path().as_bytes());
-    hasher.update(site.templates.article_fingerprint.as_bytes());
+    hasher.update(site.templates.fingerprint_of("article.html").as_bytes());
     hasher.finalize().to_hex().to_string()
 }
 
-/// Takes article `index`'s page from the cache, or renders it (consuming
-/// its document) and stores it. The flag says whether it was rendered.
+/// Takes article `index`'s page from the cache, or renders it (parsing its
+/// Markdown) and stores it. The flag says whether it was rendered.
 pub fn make_page(
     site: &Site,
     values: &SiteValues,
     index: usize,
-    document: Document,
+    body: &Body,
     (cache, fingerprint): (&PageCache, &str),
     with_body: bool,
 ) -> Result<(Page, bool), Error> {
@@ -266,6 +328,7 @@ pub fn make_page(
                 html: PageFile {
                     path: cache.html_path(&key),
                     hash: record.html_hash,
+                    entry: entry_key(&key, &record.links),
                     key,
                 },
                 outline: record.outline,
@@ -280,7 +343,7 @@ pub fn make_page(
         markdown: &site.config.markdown,
         snippets: &site.runs,
     };
-    let (rendered, outline) = render_article(index, article, document, &cx);
+    let (rendered, outline) = render_article(index, article, body.document(), &cx);
     let record = Record {
         links: links_fingerprint(&rendered.looked_up, from_dir, &site.routes),
         looked_up: rendered.looked_up.clone(),
@@ -311,6 +374,7 @@ pub fn make_page(
     )?;
     let html = relative_urls(&html, site.routes.base_path(), &page_path(&article.slug));
     let hash = hash_bytes(html.as_bytes());
+    let entry = entry_key(&key, &record.links);
     cache.store(
         &key,
         &html,
@@ -330,11 +394,16 @@ pub fn make_page(
             path: cache.html_path(&key),
             hash,
             key,
+            entry,
         },
         outline,
         small_thumbnail,
     };
     Ok((page, true))
+}
+
+fn entry_key(key: &str, links: &str) -> String {
+    hash_bytes(format!("{key}\0{links}").as_bytes())
 }
 
 /// Where an article's page is published, inside the site.

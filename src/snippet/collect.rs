@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use pulldown_cmark::{CodeBlockKind, Event, Tag, TagEnd};
 use rayon::prelude::*;
 
 use super::doctest::{prepare, split_hidden_lines};
@@ -12,7 +11,7 @@ use super::{Origin, SNIPPET_DIR, Snippet};
 use crate::config::SnippetConfig;
 use crate::content::Article;
 use crate::error::Error;
-use crate::markdown::{Document, code_text, fence_language};
+use crate::markdown::{Candidate, Scan};
 use crate::route::{Routes, Target};
 
 /// Every snippet found, and the problems of those that could not be read.
@@ -31,16 +30,16 @@ pub struct Collected {
 pub fn collect_snippets(
     root: &Path,
     articles: &[Article],
-    documents: &[Document],
+    scans: &[std::sync::Arc<Scan>],
     routes: &Routes,
     config: &SnippetConfig,
 ) -> Collected {
     let found: Vec<Collected> = articles
         .par_iter()
-        .zip(documents)
+        .zip(scans)
         .enumerate()
-        .map(|(index, (article, document))| {
-            collect_in_article(root, index, article, document, routes, config)
+        .map(|(index, (article, scan))| {
+            collect_in_article(root, index, article, scan, routes, config)
         })
         .collect();
     let mut all = Collected::default();
@@ -56,17 +55,16 @@ fn collect_in_article(
     root: &Path,
     index: usize,
     article: &Article,
-    document: &Document,
+    scan: &Scan,
     routes: &Routes,
     config: &SnippetConfig,
 ) -> Collected {
-    let events = &document.events;
     let mut found = Collected::default();
-    for (i, event) in events.iter().enumerate() {
-        let line = document.lines[i] as usize;
-        match event {
-            Event::Start(Tag::Paragraph) => {
-                let Some(path) = linked_snippet(events, i, article, routes) else {
+    for candidate in &scan.candidates {
+        match candidate {
+            Candidate::LinkParagraph { event, line, dest } => {
+                let (i, line) = (*event, *line);
+                let Some(path) = linked_snippet(dest, article, routes) else {
                     continue;
                 };
                 let read = read_snippet(root, &path).and_then(|source| {
@@ -97,16 +95,14 @@ fn collect_in_article(
                     }
                 }
             }
-            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
-                if fence_language(info) != "rust" {
-                    continue;
-                }
-                let end = events[i..]
-                    .iter()
-                    .position(|e| matches!(e, Event::End(TagEnd::CodeBlock)))
-                    .map_or(events.len(), |p| i + p);
-                let code = code_text(&events[i + 1..end]);
-                let (shown, compiled) = split_hidden_lines(&code);
+            Candidate::RustFence {
+                event,
+                line,
+                info,
+                code,
+            } => {
+                let (i, line) = (*event, *line);
+                let (shown, compiled) = split_hidden_lines(code);
                 match inline_options(info, &shown, config) {
                     Ok((options, display)) => found.snippets.push(Snippet {
                         article: index,
@@ -126,7 +122,6 @@ fn collect_in_article(
                     }),
                 }
             }
-            _ => {}
         }
     }
     found
@@ -149,29 +144,9 @@ fn read_snippet(root: &Path, path: &str) -> Result<String, String> {
     }
 }
 
-/// The snippet file of a paragraph that is nothing but a link to
-/// `snippets/….rs`.
-fn linked_snippet(
-    events: &[Event<'_>],
-    start: usize,
-    article: &Article,
-    routes: &Routes,
-) -> Option<String> {
-    let Some(Event::Start(Tag::Link { dest_url, .. })) = events.get(start + 1) else {
-        return None;
-    };
-    let end_link = events[start + 2..]
-        .iter()
-        .position(|e| matches!(e, Event::End(TagEnd::Link)))?
-        + start
-        + 2;
-    if !matches!(
-        events.get(end_link + 1),
-        Some(Event::End(TagEnd::Paragraph))
-    ) {
-        return None;
-    }
-    let resolved = routes.resolve(article.rel_dir(), dest_url)?;
+/// The snippet file a lone link leads to, if it is a `snippets/….rs` file.
+fn linked_snippet(dest: &str, article: &Article, routes: &Routes) -> Option<String> {
+    let resolved = routes.resolve(article.rel_dir(), dest)?;
     match resolved.target {
         Target::Other(path)
             if path.starts_with(&format!("{SNIPPET_DIR}/")) && path.ends_with(".rs") =>
