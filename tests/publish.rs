@@ -160,6 +160,47 @@ fn search_finds_an_article_by_a_word_of_its_body() {
 }
 
 #[test]
+fn a_large_site_is_searched_across_its_bundles() {
+    // More articles than one bundle holds: the index comes in shards,
+    // which the search page merges.
+    let site = Site::new();
+    // A word of letters only for each post: `uniqaaazt`, `uniqaabzt`, …
+    let word = |i: usize| {
+        let letter = |n: usize| char::from(b'a' + (n % 26) as u8);
+        format!("uniq{}{}{}zt", letter(i / 676), letter(i / 26), letter(i))
+    };
+    for i in 0..300 {
+        site.file(
+            &format!("content/post-{i:03}.md"),
+            article(
+                &format!("Post {i}"),
+                &format!("Common words and {} here.", word(i)),
+            ),
+        );
+    }
+    let run = site.build();
+    assert!(
+        run.stdout.contains("search index built in 2 bundles"),
+        "{}",
+        run.stdout
+    );
+    let public = site.path("public");
+    assert!(
+        public
+            .join("pagefind/shard-1/pagefind-entry.json")
+            .is_file()
+    );
+    for i in [0, 77, 150, 299] {
+        assert_eq!(search(&public, &word(i)), [format!("/post-{i:03}/")]);
+    }
+    assert_eq!(search(&public, "common").len(), 300);
+    let bundles = site
+        .page("search/index.html")
+        .attrs("#search", "data-bundles");
+    assert_eq!(bundles, ["pagefind/shard-1/"]);
+}
+
+#[test]
 fn the_seed_article_is_found_by_a_word_of_its_body() {
     let out = tempfile::tempdir().unwrap();
     let public = build_repo_site(out.path(), &[]);
