@@ -88,6 +88,8 @@ pub struct Bundles {
     /// Bundles indexed by this build, as opposed to taken from the cache.
     pub indexed: usize,
     pub shards: usize,
+    /// The cache keys of the bundles.
+    pub keys: Vec<String>,
 }
 
 /// How many shards `articles` pages make.
@@ -131,17 +133,17 @@ pub fn build_bundles(
         groups[shard_of(&page.url, shards)].push(page);
     }
     let dir = cache_dir.join("search");
-    let made: Vec<Result<(Vec<BundleFile>, bool), Error>> = groups
+    let made: Vec<Result<(Vec<BundleFile>, bool, String), Error>> = groups
         .par_iter_mut()
         .map(|group| {
             group.sort_by(|a, b| a.url.cmp(&b.url));
             let key = bundle_key(group, language, kiln);
             let folder = dir.join(&key);
             if !fresh && let Some(files) = load_bundle(&folder) {
-                return Ok((files, false));
+                return Ok((files, false, key));
             }
             let files = index_pages(group, language)?;
-            Ok((store_bundle(&dir, &folder, files)?, true))
+            Ok((store_bundle(&dir, &folder, files)?, true, key))
         })
         .collect();
     let mut bundles = Bundles {
@@ -151,7 +153,8 @@ pub fn build_bundles(
     let mut errors = Vec::new();
     for (shard, made) in made.into_iter().enumerate() {
         match made {
-            Ok((files, indexed)) => {
+            Ok((files, indexed, key)) => {
+                bundles.keys.push(key);
                 let prefix = if shard == 0 {
                     String::new()
                 } else {
@@ -171,6 +174,28 @@ pub fn build_bundles(
     match errors.into_iter().next() {
         Some(e) => Err(e),
         None => Ok(bundles),
+    }
+}
+
+/// Deletes the cached bundles this build did not use that are more than
+/// an hour old (another build of the site, `serve` say, may still want
+/// its own for a while), and folders a crash left half-written.
+pub fn prune_bundles(cache_dir: &Path, used: &std::collections::HashSet<String>) {
+    let Ok(entries) = fs::read_dir(cache_dir.join("search")) else {
+        return;
+    };
+    let hour = std::time::Duration::from_secs(3600);
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > hour);
+        if old && !used.contains(&name) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 

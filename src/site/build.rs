@@ -19,7 +19,7 @@ use crate::link::check_links;
 use crate::output::{Committed, Hash, Staging};
 use crate::render::Outline;
 use crate::route::{OwnPage, Resolved, STATIC_FILES, Target, relative_urls};
-use crate::search::{SearchJob, SearchPage, build_bundles, shard_count};
+use crate::search::{SearchJob, SearchPage, build_bundles, prune_bundles, shard_count};
 use crate::snippet::SnippetStats;
 
 /// The site icon.
@@ -296,6 +296,7 @@ fn write_search(
         &site.config.language,
         (cache_dir, &site.kiln, fresh),
     )?;
+    prune_bundles(cache_dir, &bundles.keys.iter().cloned().collect());
     for file in bundles.files {
         let rel = format!("{}{}", OwnPage::SearchBundle.path(), file.rel);
         staging.link(&rel, &file.file, file.hash);

@@ -92,8 +92,8 @@ pub struct Site {
     pub highlighter: Highlighter,
     pub runs: SnippetRuns,
     pub snippet_stats: SnippetStats,
-    /// A hash of the running kiln executable: cached pages and search
-    /// bundles are kiln's output, and a new kiln may make them otherwise.
+    /// What identifies the running kiln: cached pages and search bundles
+    /// are kiln's output, and a new kiln may make them otherwise.
     pub kiln: String,
     /// The build lock, held until the site is written.
     _lock: std::fs::File,
@@ -208,13 +208,24 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
     })
 }
 
-/// A hash of the running executable (its version if it cannot be read).
+/// What identifies the running kiln: its version and its executable's
+/// path, size and modification time (as cargo tells builds apart). A new
+/// build of kiln is a new kiln; reading the whole executable to hash it
+/// (100 MB with line tables) would cost a tenth of a warm build.
 fn kiln_fingerprint() -> String {
-    let exe = std::env::current_exe().and_then(std::fs::read);
-    match exe {
-        Ok(bytes) => blake3::hash(&bytes).to_hex().to_string(),
-        Err(_) => format!("kiln {}", env!("CARGO_PKG_VERSION")),
-    }
+    let version = env!("CARGO_PKG_VERSION");
+    let exe = std::env::current_exe().and_then(|path| {
+        let meta = std::fs::metadata(&path)?;
+        let modified = meta.modified()?.duration_since(std::time::UNIX_EPOCH);
+        Ok(format!(
+            "{} {} {}",
+            path.display(),
+            meta.len(),
+            modified.map_or(0, |d| d.as_nanos())
+        ))
+    });
+    let identity = format!("kiln {version} {}", exe.unwrap_or_default());
+    blake3::hash(identity.as_bytes()).to_hex().to_string()
 }
 
 /// `kiln.toml`, with `--base-url` applied.
