@@ -133,7 +133,9 @@ pub fn build_bundles(
         groups[shard_of(&page.url, shards)].push(page);
     }
     let dir = cache_dir.join("search");
-    let made: Vec<Result<(Vec<BundleFile>, bool, String), Error>> = groups
+    // Each bundle's files, whether this build indexed it, and its key.
+    type Made = (Vec<BundleFile>, bool, String);
+    let made: Vec<Result<Made, Error>> = groups
         .par_iter_mut()
         .map(|group| {
             group.sort_by(|a, b| a.url.cmp(&b.url));
