@@ -263,6 +263,35 @@ fn serve_reloads_on_edits_and_survives_bad_ones() {
 }
 
 #[test]
+fn serve_makes_the_search_index_after_the_pages() {
+    let site = Site::new();
+    site.file("content/a.md", "---\ntitle: A\n---\nA zeppelin.\n");
+    let server = start_server(&site);
+    let port = server.port;
+    // The pages are served first; the index follows in the background.
+    let ready = |jobs: u64| {
+        move |s: &serde_json::Value| {
+            s["search_jobs"].as_u64().unwrap_or(0) >= jobs && s["search"] == "search index ready"
+        }
+    };
+    wait_until(port, ready(1));
+    assert_eq!(get(port, "/pagefind/pagefind-entry.json").0, 200);
+    assert_eq!(get(port, "/pagefind/pagefind-ui.js").0, 200);
+    let (_, html) = get(port, "/a/");
+    assert!(!html.contains("kiln-search-status"), "{html}");
+    // An edit: a new index for the new text.
+    let entry = || get(port, "/pagefind/pagefind-entry.json").1;
+    let before = entry();
+    site.file(
+        "content/a.md",
+        "---\ntitle: A\n---\nA zeppelin and a xylophone.\n",
+    );
+    wait_until(port, ready(2));
+    assert_ne!(entry(), before, "the index did not change");
+    assert!(!site.exists("public"), "serve must not touch public/");
+}
+
+#[test]
 fn serve_refuses_paths_outside_the_site() {
     let site = Site::new();
     site.file("content/a.md", "---\ntitle: A\n---\nx\n")

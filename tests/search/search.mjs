@@ -34,10 +34,19 @@ for (const shard of shards) {
   await pagefind.mergeIndex(pathToFileURL(path.join(bundle, shard)).href + "/", { baseUrl: "/" });
 }
 const started = performance.now();
+const before = { ...stats };
 const search = await pagefind.search(query);
-const results = await Promise.all(search.results.map((r) => r.data()));
+// What a reader sees first: the search and the first five results (the
+// UI loads more only when asked).
+await Promise.all(search.results.slice(0, 5).map((r) => r.data()));
 if (process.env.KILN_SEARCH_STATS) {
   const ms = (performance.now() - started).toFixed(1);
-  console.error(`bundles ${shards.length + 1}, query ${ms} ms, ${stats.files} files, ${stats.bytes} bytes read in all`);
+  const files = stats.files - before.files;
+  const bytes = stats.bytes - before.bytes;
+  console.error(
+    `bundles ${shards.length + 1}: ${search.results.length} results, first five in ${ms} ms, ` +
+      `${files} files and ${bytes} bytes read (loading the bundles before: ${before.files} files, ${before.bytes} bytes)`,
+  );
 }
+const results = await Promise.all(search.results.map((r) => r.data()));
 console.log(JSON.stringify(results.map((r) => ({ url: r.url, title: r.meta.title }))));
