@@ -27,6 +27,16 @@ pub fn hash_bytes(bytes: &[u8]) -> Hash {
     blake3::hash(bytes).to_hex().to_string()
 }
 
+/// Whether a cache entry was last written more than `age` ago.
+pub fn older_than(entry: &fs::DirEntry, age: std::time::Duration) -> bool {
+    entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|elapsed| elapsed > age)
+}
+
 /// One published file as it was written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Entry {

@@ -189,13 +189,7 @@ pub fn prune_bundles(cache_dir: &Path, used: &std::collections::HashSet<String>)
     let hour = std::time::Duration::from_secs(3600);
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > hour);
-        if old && !used.contains(&name) {
+        if crate::output::older_than(&entry, hour) && !used.contains(&name) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }

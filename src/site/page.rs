@@ -20,7 +20,7 @@ use super::Site;
 use super::values::{ArticlePage, ArticleValues, SiteValues, SnippetSummary};
 use crate::error::Error;
 use crate::markdown::Body;
-use crate::output::{Hash, hash_bytes};
+use crate::output::{Hash, hash_bytes, older_than};
 use crate::render::{
     Outline, RenderContext, RenderedArticle, TocEntry, links_fingerprint, render_article,
 };
@@ -158,13 +158,7 @@ fn prune_dir(dir: &Path, used: &std::collections::HashSet<String>) {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let key = name.split('.').next().unwrap_or_default();
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > week);
-        if old && !used.contains(key) {
+        if older_than(&entry, week) && !used.contains(key) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -281,7 +275,7 @@ pub fn pages_fingerprint(site: &Site) -> String {
 /// Markdown) and stores it. The flag says whether it was rendered.
 pub fn make_page(
     site: &Site,
-    values: &SiteValues,
+    values_site: &SiteValues,
     index: usize,
     body: &Body,
     (cache, fingerprint): (&PageCache, &str),
@@ -293,97 +287,77 @@ pub fn make_page(
     let snippets = SnippetSummary::of(site.runs.in_article(index));
     let thumbnail_url = small_thumbnail.as_ref().map(|s| site.routes.url(&s.out));
     let from_dir = article.rel_dir();
-    if let Some(record) = cache.load(&key)
-        && record.links == links_fingerprint(&record.looked_up, from_dir, &site.routes)
-    {
-        let body = if with_body {
-            cache.load_body(&key)
-        } else {
-            Some(String::new())
+    let values_of = |rendered| {
+        ArticleValues::new(
+            index,
+            article,
+            rendered,
+            snippets,
+            thumbnail_url,
+            &site.routes,
+        )
+    };
+    let (article_values, outline, hash, links, fresh) =
+        match cached(cache, &key, with_body).filter(|(record, _)| {
+            record.links == links_fingerprint(&record.looked_up, from_dir, &site.routes)
+        }) {
+            Some((record, body)) => {
+                let rendered = RenderedArticle {
+                    body,
+                    toc: record.toc,
+                    toc_html: record.toc_html,
+                    tldr: record.tldr,
+                    thumbnail: record.thumbnail,
+                    toc_in_body: record.toc_in_body,
+                    looked_up: record.looked_up,
+                };
+                let values = values_of(rendered);
+                (
+                    values,
+                    record.outline,
+                    record.html_hash,
+                    record.links,
+                    false,
+                )
+            }
+            None => {
+                let cx = RenderContext {
+                    routes: &site.routes,
+                    highlighter: &site.highlighter,
+                    markdown: &site.config.markdown,
+                    snippets: &site.runs,
+                };
+                let (rendered, outline) = render_article(index, article, body.document(), &cx);
+                let record = Record {
+                    links: links_fingerprint(&rendered.looked_up, from_dir, &site.routes),
+                    looked_up: rendered.looked_up.clone(),
+                    toc: rendered.toc.clone(),
+                    toc_html: rendered.toc_html.clone(),
+                    tldr: rendered.tldr.clone(),
+                    thumbnail: rendered.thumbnail.clone(),
+                    toc_in_body: rendered.toc_in_body,
+                    outline: outline.clone(),
+                    html_hash: String::new(),
+                    html_len: 0,
+                    html_mtime_ns: 0,
+                };
+                let values = values_of(rendered);
+                let page = ArticlePage {
+                    site: values_site,
+                    article: &values,
+                };
+                let html = site.templates.render("article.html", &page)?;
+                let html = relative_urls(&html, site.routes.base_path(), &page_path(&article.slug));
+                let hash = hash_bytes(html.as_bytes());
+                let links = record.links.clone();
+                let record = Record {
+                    html_hash: hash.clone(),
+                    ..record
+                };
+                cache.store(&key, &html, &values.body, record)?;
+                (values, outline, hash, links, true)
+            }
         };
-        if let Some(body) = body {
-            let rendered = RenderedArticle {
-                body,
-                toc: record.toc,
-                toc_html: record.toc_html,
-                tldr: record.tldr,
-                thumbnail: record.thumbnail,
-                toc_in_body: record.toc_in_body,
-                looked_up: record.looked_up,
-            };
-            let values = ArticleValues::new(
-                index,
-                article,
-                rendered,
-                snippets,
-                thumbnail_url,
-                &site.routes,
-            );
-            let page = Page {
-                values: if with_body {
-                    values
-                } else {
-                    values.without_body()
-                },
-                html: PageFile {
-                    path: cache.html_path(&key),
-                    hash: record.html_hash,
-                    entry: entry_key(&key, &record.links),
-                    key,
-                },
-                outline: record.outline,
-                small_thumbnail,
-            };
-            return Ok((page, false));
-        }
-    }
-    let cx = RenderContext {
-        routes: &site.routes,
-        highlighter: &site.highlighter,
-        markdown: &site.config.markdown,
-        snippets: &site.runs,
-    };
-    let (rendered, outline) = render_article(index, article, body.document(), &cx);
-    let record = Record {
-        links: links_fingerprint(&rendered.looked_up, from_dir, &site.routes),
-        looked_up: rendered.looked_up.clone(),
-        toc: rendered.toc.clone(),
-        toc_html: rendered.toc_html.clone(),
-        tldr: rendered.tldr.clone(),
-        thumbnail: rendered.thumbnail.clone(),
-        toc_in_body: rendered.toc_in_body,
-        outline: outline.clone(),
-        html_hash: String::new(),
-        html_len: 0,
-        html_mtime_ns: 0,
-    };
-    let article_values = ArticleValues::new(
-        index,
-        article,
-        rendered,
-        snippets,
-        thumbnail_url,
-        &site.routes,
-    );
-    let html = site.templates.render(
-        "article.html",
-        &ArticlePage {
-            site: values,
-            article: &article_values,
-        },
-    )?;
-    let html = relative_urls(&html, site.routes.base_path(), &page_path(&article.slug));
-    let hash = hash_bytes(html.as_bytes());
-    let entry = entry_key(&key, &record.links);
-    cache.store(
-        &key,
-        &html,
-        &article_values.body,
-        Record {
-            html_hash: hash.clone(),
-            ..record
-        },
-    )?;
     let page = Page {
         values: if with_body {
             article_values
@@ -393,13 +367,25 @@ pub fn make_page(
         html: PageFile {
             path: cache.html_path(&key),
             hash,
+            entry: entry_key(&key, &links),
             key,
-            entry,
         },
         outline,
         small_thumbnail,
     };
-    Ok((page, true))
+    Ok((page, fresh))
+}
+
+/// The record stored under `key` and, if `with_body`, the body (else an
+/// empty one).
+fn cached(cache: &PageCache, key: &str, with_body: bool) -> Option<(Record, String)> {
+    let record = cache.load(key)?;
+    let body = if with_body {
+        cache.load_body(key)?
+    } else {
+        String::new()
+    };
+    Some((record, body))
 }
 
 fn entry_key(key: &str, links: &str) -> String {
