@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::check::render_and_check;
+use super::list::{ListPage, list_pages, term_values, write_lists};
 use super::page::{Page, PageCache, StampedFiles, make_page, page_path, pages_fingerprint};
-use super::values::{ArticleValues, Paginator, SiteValues, TermPage, TermValues};
+use super::values::{ArticleValues, SiteValues};
 use super::{BuildOptions, Prepared, Problems, Site, default_output, prepare};
 use crate::error::{Error, Errors, Warning};
 use crate::feed::{FEED_SIZE, FeedItem, atom_feed, robots, sitemap, url_prefix};
@@ -148,19 +149,9 @@ fn write_site(
         &merged,
     );
     let list_cache = StampedFiles::new(cache_dir.join("lists"), options.fresh);
-    let written: Vec<Result<String, Error>> = lists
-        .par_iter()
-        .map(|list| write_list(&site, list, &files, &list_cache, &staging))
-        .collect();
-    let mut list_keys = HashSet::new();
-    for result in written {
-        match result {
-            Ok(key) => {
-                list_keys.insert(key);
-            }
-            Err(e) => problems.errors.push(e),
-        }
-    }
+    let entries: Vec<&str> = files.iter().map(|f| f.entry.as_str()).collect();
+    let (list_keys, errors) = write_lists(&site, &lists, &entries, &list_cache, &staging);
+    problems.errors.extend(errors);
     // Pages for readers: the 404 page and the search page are not counted.
     let pages = summaries.len() + lists.iter().filter(|l| l.for_readers).count();
     let linked = linked_assets(&site, &outlines);
@@ -168,35 +159,11 @@ fn write_site(
     problems.errors.extend(write_site_files(
         &site, &staging, &summaries, &order, &lists, &linked,
     ));
-    let search_pages = |files: &[ArticleFile]| -> Vec<SearchPage> {
-        files
-            .iter()
-            .map(|f| SearchPage {
-                url: format!("/{}/", site.content.articles[f.index].slug),
-                file: f.file.clone(),
-                hash: f.hash.clone(),
-            })
-            .collect()
-    };
-    let (search, search_job) = match (site.config.search, options.skip_search) {
-        (false, _) => (None, None),
-        (true, false) => {
-            let written = write_search(
-                &site,
-                &staging,
-                search_pages(&files),
-                (&cache_dir, options.fresh),
-            );
-            (written.map_err(|e| problems.errors.push(e)).ok(), None)
-        }
-        (true, true) => {
-            let job = SearchJob {
-                pages: search_pages(&files),
-                language: site.config.language.clone(),
-                kiln: site.kiln.clone(),
-                cache_dir: cache_dir.clone(),
-            };
-            (None, Some(job))
+    let (search, search_job) = match stage_search(&site, options, &staging, &files, &cache_dir) {
+        Ok(staged) => staged,
+        Err(e) => {
+            problems.errors.push(e);
+            (None, None)
         }
     };
     if !problems.errors.is_empty() {
@@ -229,50 +196,39 @@ fn write_site(
     })
 }
 
-/// Stages a list page: from the cache when nothing it shows changed, or
-/// rendered and stored there. Returns its key.
-fn write_list(
+/// The search index of a build: none with search off; staged (the bundles
+/// indexed, of how many); or, with `skip_search`, a job for later.
+type StagedSearch = (Option<(usize, usize)>, Option<SearchJob>);
+
+fn stage_search(
     site: &Site,
-    list: &ListPage<'_>,
-    files: &[ArticleFile],
-    cache: &StampedFiles,
+    options: &BuildOptions,
     staging: &Staging,
-) -> Result<String, Error> {
-    let mut hasher = blake3::Hasher::new();
-    let values = &list.values;
-    let described = format!(
-        "{:?}",
-        (
-            &list.path,
-            values.site,
-            (values.tag, values.author, values.tags),
-            (&values.paginator, values.search_bundles),
-        )
-    );
-    hasher.update(b"kiln-list-v1\0");
-    hasher.update(site.kiln.as_bytes());
-    hasher.update(site.templates.fingerprint_of(list.template).as_bytes());
-    hasher.update(described.as_bytes());
-    for &i in &list.articles {
-        hasher.update(files[i].entry.as_bytes());
+    files: &[ArticleFile],
+    cache_dir: &std::path::Path,
+) -> Result<StagedSearch, Error> {
+    if !site.config.search {
+        return Ok((None, None));
     }
-    let key = hasher.finalize().to_hex().to_string();
-    let file = match cache.load(&key) {
-        Some(file) => file,
-        None => {
-            let html = site.templates.render(list.template, values)?;
-            // The 404 page is served at any depth: its URLs stay absolute.
-            let html = if list.path == OwnPage::NotFound.path() {
-                html
-            } else {
-                relative_urls(&html, site.routes.base_path(), &list.path)
-            };
-            cache.store(&key, html.as_bytes())?
-        }
-    };
-    // The key stands for the bytes: the same key, the same page.
-    staging.link(&list.path, &file, key.clone());
-    Ok(key)
+    let pages: Vec<SearchPage> = files
+        .iter()
+        .map(|f| SearchPage {
+            url: format!("/{}/", site.content.articles[f.index].slug),
+            file: f.file.clone(),
+            hash: f.hash.clone(),
+        })
+        .collect();
+    if options.skip_search {
+        let job = SearchJob {
+            pages,
+            language: site.config.language.clone(),
+            kiln: site.kiln.clone(),
+            cache_dir: cache_dir.to_owned(),
+        };
+        return Ok((None, Some(job)));
+    }
+    let indexed = write_search(site, staging, pages, (cache_dir, options.fresh))?;
+    Ok((Some(indexed), None))
 }
 
 /// The search bundles after the first, for the search page to merge.
@@ -446,144 +402,6 @@ fn as_warning(error: &Error) -> Option<Warning> {
         }),
         _ => None,
     }
-}
-
-/// A list page: where it goes, its template and its values.
-struct ListPage<'a> {
-    path: String,
-    template: &'static str,
-    values: TermPage<'a>,
-    /// The articles listed, by index.
-    articles: Vec<usize>,
-    /// Listed in the sitemap and counted as a page (not so the 404 and
-    /// search pages).
-    for_readers: bool,
-}
-
-/// The values of every tag's or author's page.
-fn term_values(site: &Site, folder: OwnPage) -> Vec<TermValues> {
-    let routes = &site.routes;
-    let terms = match folder {
-        OwnPage::Tags => &routes.tags,
-        _ => &routes.authors,
-    };
-    terms
-        .iter()
-        .map(|t| TermValues::new(t, routes.url(&format!("{}{}/", folder.path(), t.slug))))
-        .collect()
-}
-
-/// The index, the tags page, the search and 404 pages, then every tag's
-/// and every author's page; the index and each tag's and author's list
-/// in pages of `page_size` articles.
-fn list_pages<'a>(
-    site: &Site,
-    values: &'a SiteValues,
-    summaries: &'a [ArticleValues],
-    (tags, authors): (&'a [TermValues], &'a [TermValues]),
-    rank: &[usize],
-    search_bundles: &'a [String],
-) -> Vec<ListPage<'a>> {
-    let routes = &site.routes;
-    let newest = |indexes: &[usize]| -> Vec<usize> {
-        let mut sorted = indexes.to_vec();
-        sorted.sort_by_key(|&i| rank[i]);
-        sorted
-    };
-    let all: Vec<usize> = (0..summaries.len()).collect();
-    let page = |path: String, template, values, for_readers| ListPage {
-        path,
-        template,
-        values,
-        articles: Vec::new(),
-        for_readers,
-    };
-    let page_size = site.config.page_size;
-    let mut lists = Vec::new();
-    // A list's pages: `folder` (`tags/rust/`, or empty for the index) holds
-    // the first, and `folder/page/N/` the others.
-    let mut paginate = |folder: String,
-                        template,
-                        articles: Vec<usize>,
-                        make: &dyn Fn(TermPage<'a>) -> TermPage<'a>| {
-        let total = articles.len();
-        let size = if page_size == 0 {
-            total.max(1)
-        } else {
-            page_size
-        };
-        let count = total.div_ceil(size).max(1);
-        let path_of = |n: usize| match n {
-            1 => format!("{folder}index.html"),
-            n => format!("{folder}page/{n}/index.html"),
-        };
-        let url_of = |n: usize| routes.url(path_of(n).trim_end_matches("index.html"));
-        let mut chunks: Vec<Vec<usize>> = articles.chunks(size).map(<[_]>::to_vec).collect();
-        if chunks.is_empty() {
-            chunks.push(Vec::new());
-        }
-        for (n, chunk) in (1..).zip(chunks) {
-            let paginator = Paginator {
-                current: n,
-                pages: count,
-                total,
-                first: url_of(1),
-                last: url_of(count),
-                previous: (n > 1).then(|| url_of(n - 1)),
-                next: (n < count).then(|| url_of(n + 1)),
-            };
-            let listed = chunk.iter().map(|&i| &summaries[i]).collect();
-            let values = make(TermPage {
-                paginator: Some(paginator),
-                ..TermPage::list(values, listed)
-            });
-            lists.push(ListPage {
-                articles: chunk,
-                ..page(path_of(n), template, values, true)
-            });
-        }
-    };
-    paginate(String::new(), "index.html", newest(&all), &|v| v);
-    for (term, tag) in routes.tags.iter().zip(tags) {
-        let folder = format!("{}{}/", OwnPage::Tags.path(), term.slug);
-        paginate(folder, "tag.html", newest(&term.articles), &|v| TermPage {
-            tag: Some(tag),
-            ..v
-        });
-    }
-    for (term, author) in routes.authors.iter().zip(authors) {
-        let folder = format!("{}{}/", OwnPage::Authors.path(), term.slug);
-        paginate(folder, "author.html", newest(&term.articles), &|v| {
-            TermPage {
-                author: Some(author),
-                ..v
-            }
-        });
-    }
-    lists.extend([
-        page(
-            format!("{}index.html", OwnPage::Tags.path()),
-            "tags.html",
-            TermPage::tags(values, tags),
-            true,
-        ),
-        page(
-            format!("{}index.html", OwnPage::Search.path()),
-            "search.html",
-            TermPage {
-                search_bundles,
-                ..TermPage::list(values, Vec::new())
-            },
-            false,
-        ),
-        page(
-            OwnPage::NotFound.path().to_owned(),
-            "404.html",
-            TermPage::list(values, Vec::new()),
-            false,
-        ),
-    ]);
-    lists
 }
 
 /// Writes the feed, the sitemap, `robots.txt`, the search index, the

@@ -5,6 +5,7 @@
 
 mod build;
 mod check;
+mod list;
 mod page;
 mod report;
 mod values;

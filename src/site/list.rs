@@ -1,0 +1,224 @@
+//! The list pages: the index, the tags page, each tag's and author's
+//! list (in pages of `page_size`), and the search and 404 pages; each taken
+//! from the cache unless something it shows changed.
+
+use std::collections::HashSet;
+
+use rayon::prelude::*;
+
+use super::Site;
+use super::page::StampedFiles;
+use super::values::{ArticleValues, Paginator, SiteValues, TermPage, TermValues};
+use crate::error::Error;
+use crate::output::Staging;
+use crate::route::{OwnPage, relative_urls};
+
+/// A list page: where it goes, its template and its values.
+pub(super) struct ListPage<'a> {
+    pub(super) path: String,
+    pub(super) template: &'static str,
+    pub(super) values: TermPage<'a>,
+    /// The articles listed, by index.
+    pub(super) articles: Vec<usize>,
+    /// Listed in the sitemap and counted as a page (not so the 404 and
+    /// search pages).
+    pub(super) for_readers: bool,
+}
+
+/// The values of every tag's or author's page.
+pub(super) fn term_values(site: &Site, folder: OwnPage) -> Vec<TermValues> {
+    let routes = &site.routes;
+    let terms = match folder {
+        OwnPage::Tags => &routes.tags,
+        _ => &routes.authors,
+    };
+    terms
+        .iter()
+        .map(|t| TermValues::new(t, routes.url(&format!("{}{}/", folder.path(), t.slug))))
+        .collect()
+}
+
+/// The index, the tags page, the search and 404 pages, then every tag's
+/// and every author's page; the index and each tag's and author's list
+/// in pages of `page_size` articles.
+pub(super) fn list_pages<'a>(
+    site: &Site,
+    values: &'a SiteValues,
+    summaries: &'a [ArticleValues],
+    (tags, authors): (&'a [TermValues], &'a [TermValues]),
+    rank: &[usize],
+    search_bundles: &'a [String],
+) -> Vec<ListPage<'a>> {
+    let routes = &site.routes;
+    let newest = |indexes: &[usize]| -> Vec<usize> {
+        let mut sorted = indexes.to_vec();
+        sorted.sort_by_key(|&i| rank[i]);
+        sorted
+    };
+    let all: Vec<usize> = (0..summaries.len()).collect();
+    let page = |path: String, template, values, for_readers| ListPage {
+        path,
+        template,
+        values,
+        articles: Vec::new(),
+        for_readers,
+    };
+    let page_size = site.config.page_size;
+    let mut lists = Vec::new();
+    // A list's pages: `folder` (`tags/rust/`, or empty for the index) holds
+    // the first, and `folder/page/N/` the others.
+    let mut paginate = |folder: String,
+                        template,
+                        articles: Vec<usize>,
+                        make: &dyn Fn(TermPage<'a>) -> TermPage<'a>| {
+        let total = articles.len();
+        let size = if page_size == 0 {
+            total.max(1)
+        } else {
+            page_size
+        };
+        let count = total.div_ceil(size).max(1);
+        let path_of = |n: usize| match n {
+            1 => format!("{folder}index.html"),
+            n => format!("{folder}page/{n}/index.html"),
+        };
+        let url_of = |n: usize| routes.url(path_of(n).trim_end_matches("index.html"));
+        let mut chunks: Vec<Vec<usize>> = articles.chunks(size).map(<[_]>::to_vec).collect();
+        if chunks.is_empty() {
+            chunks.push(Vec::new());
+        }
+        for (n, chunk) in (1..).zip(chunks) {
+            let paginator = Paginator {
+                current: n,
+                pages: count,
+                total,
+                first: url_of(1),
+                last: url_of(count),
+                previous: (n > 1).then(|| url_of(n - 1)),
+                next: (n < count).then(|| url_of(n + 1)),
+            };
+            let listed = chunk.iter().map(|&i| &summaries[i]).collect();
+            let values = make(TermPage {
+                paginator: Some(paginator),
+                ..TermPage::list(values, listed)
+            });
+            lists.push(ListPage {
+                articles: chunk,
+                ..page(path_of(n), template, values, true)
+            });
+        }
+    };
+    paginate(String::new(), "index.html", newest(&all), &|v| v);
+    for (term, tag) in routes.tags.iter().zip(tags) {
+        let folder = format!("{}{}/", OwnPage::Tags.path(), term.slug);
+        paginate(folder, "tag.html", newest(&term.articles), &|v| TermPage {
+            tag: Some(tag),
+            ..v
+        });
+    }
+    for (term, author) in routes.authors.iter().zip(authors) {
+        let folder = format!("{}{}/", OwnPage::Authors.path(), term.slug);
+        paginate(folder, "author.html", newest(&term.articles), &|v| {
+            TermPage {
+                author: Some(author),
+                ..v
+            }
+        });
+    }
+    lists.extend([
+        page(
+            format!("{}index.html", OwnPage::Tags.path()),
+            "tags.html",
+            TermPage::tags(values, tags),
+            true,
+        ),
+        page(
+            format!("{}index.html", OwnPage::Search.path()),
+            "search.html",
+            TermPage {
+                search_bundles,
+                ..TermPage::list(values, Vec::new())
+            },
+            false,
+        ),
+        page(
+            OwnPage::NotFound.path().to_owned(),
+            "404.html",
+            TermPage::list(values, Vec::new()),
+            false,
+        ),
+    ]);
+    lists
+}
+
+/// Stages every list page, in parallel; returns their cache keys and what
+/// went wrong.
+pub(super) fn write_lists(
+    site: &Site,
+    lists: &[ListPage<'_>],
+    entries: &[&str],
+    cache: &StampedFiles,
+    staging: &Staging,
+) -> (HashSet<String>, Vec<Error>) {
+    let written: Vec<Result<String, Error>> = lists
+        .par_iter()
+        .map(|list| write_list(site, list, entries, cache, staging))
+        .collect();
+    let mut keys = HashSet::new();
+    let mut errors = Vec::new();
+    for result in written {
+        match result {
+            Ok(key) => {
+                keys.insert(key);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    (keys, errors)
+}
+
+/// Stages a list page: from the cache when nothing it shows changed, or
+/// rendered and stored there. Returns its key.
+fn write_list(
+    site: &Site,
+    list: &ListPage<'_>,
+    entries: &[&str],
+    cache: &StampedFiles,
+    staging: &Staging,
+) -> Result<String, Error> {
+    let mut hasher = blake3::Hasher::new();
+    let values = &list.values;
+    let described = format!(
+        "{:?}",
+        (
+            &list.path,
+            values.site,
+            (values.tag, values.author, values.tags),
+            (&values.paginator, values.search_bundles),
+        )
+    );
+    hasher.update(b"kiln-list-v1\0");
+    hasher.update(site.kiln.as_bytes());
+    hasher.update(site.templates.fingerprint_of(list.template).as_bytes());
+    hasher.update(described.as_bytes());
+    for &i in &list.articles {
+        hasher.update(entries[i].as_bytes());
+    }
+    let key = hasher.finalize().to_hex().to_string();
+    let file = match cache.load(&key) {
+        Some(file) => file,
+        None => {
+            let html = site.templates.render(list.template, values)?;
+            // The 404 page is served at any depth: its URLs stay absolute.
+            let html = if list.path == OwnPage::NotFound.path() {
+                html
+            } else {
+                relative_urls(&html, site.routes.base_path(), &list.path)
+            };
+            cache.store(&key, html.as_bytes())?
+        }
+    };
+    // The key stands for the bytes: the same key, the same page.
+    staging.link(&list.path, &file, key.clone());
+    Ok(key)
+}
