@@ -245,7 +245,8 @@ impl Staging {
         let unchanged = staged.len() == self.published.len()
             && staged.iter().all(|(rel, (_, source))| {
                 matches!(source, Source::Published) && self.published.contains_key(rel)
-            });
+            })
+            && count_files(&self.target) == self.published.len();
         if unchanged {
             return Ok(Committed::Unchanged);
         }
@@ -278,6 +279,15 @@ impl Staging {
         save_manifest(&self.manifest_path, &manifest)?;
         Ok(Committed::Swapped { stale })
     }
+}
+
+/// How many files (anything but folders) are under `dir`: a file put in
+/// the published site by hand is not kiln's, and a build replaces it.
+fn count_files(dir: &Path) -> usize {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter(|e| e.as_ref().map_or(true, |e| !e.file_type().is_dir()))
+        .count()
 }
 
 /// A hard link, or a copy where linking is not possible (another file

@@ -229,6 +229,11 @@ fn a_published_page_edited_by_hand_is_written_again() {
     std::fs::write(&page, text).unwrap();
     site.build();
     assert!(!std::fs::read_to_string(&page).unwrap().contains("tampered"));
+    // A file put there by hand is not the site's: an unchanged build
+    // replaces the folder as a changed one would.
+    site.file("public/stray.txt", "not kiln's");
+    site.build();
+    assert!(!site.exists("public/stray.txt"));
     assert_same_as_fresh(&site);
 }
 
