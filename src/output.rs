@@ -37,13 +37,36 @@ pub fn older_than(entry: &fs::DirEntry, age: std::time::Duration) -> bool {
         .is_some_and(|elapsed| elapsed > age)
 }
 
-/// One published file as it was written.
+/// One published file as it was written, and for a copy of a source file,
+/// that file as it was then: an unchanged source is not read again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Entry {
     hash: Hash,
     len: u64,
     mtime_ns: i128,
     ino: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source: Option<Stamp>,
+}
+
+/// A file's size, modification time and inode: what tells a changed file
+/// without reading it (as git and cargo do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    len: u64,
+    mtime_ns: i128,
+    ino: u64,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        let meta = fs::metadata(path).ok()?;
+        Some(Stamp {
+            len: meta.len(),
+            mtime_ns: mtime_ns(&meta),
+            ino: inode(&meta),
+        })
+    }
 }
 
 impl Entry {
@@ -54,6 +77,7 @@ impl Entry {
             len: meta.len(),
             mtime_ns: mtime_ns(&meta),
             ino: inode(&meta),
+            source: None,
         })
     }
 
@@ -119,6 +143,8 @@ pub struct Staging {
     /// The published files, as the last commit left them.
     published: BTreeMap<String, Entry>,
     staged: Mutex<BTreeMap<String, (Hash, Source)>>,
+    /// The source files copied, as they were when read.
+    copied: Mutex<BTreeMap<String, Stamp>>,
 }
 
 impl Staging {
@@ -166,6 +192,7 @@ impl Staging {
             manifest_path,
             published,
             staged: Mutex::default(),
+            copied: Mutex::default(),
         })
     }
 
@@ -208,8 +235,21 @@ impl Staging {
         self.stage(rel, hash, source);
     }
 
-    /// Copies the file `from` (a source of the site) to `rel`.
+    /// Copies the file `from` (a source of the site) to `rel`. A source
+    /// unchanged since it was published is not read again.
     pub fn copy(&self, rel: &str, from: &Path) -> Result<(), Error> {
+        let stamp = Stamp::of(from);
+        if let Some(stamp) = stamp.clone()
+            && let Some(entry) = self.published.get(rel)
+            && entry.source.as_ref() == Some(&stamp)
+            && entry.intact(&self.target.join(rel))
+        {
+            self.stage(rel, entry.hash.clone(), Source::Published);
+            if let Ok(mut copied) = self.copied.lock() {
+                copied.insert(rel.to_owned(), stamp);
+            }
+            return Ok(());
+        }
         let bytes = fs::read(from).map_err(|source| Error::Read {
             path: from.to_owned(),
             source,
@@ -221,6 +261,11 @@ impl Staging {
             Source::Copy(from.to_owned())
         };
         self.stage(rel, hash, source);
+        // The stamp from before reading: a source changed while it was read
+        // is read again next time.
+        if let (Some(stamp), Ok(mut copied)) = (stamp, self.copied.lock()) {
+            copied.insert(rel.to_owned(), stamp);
+        }
         Ok(())
     }
 
@@ -247,7 +292,23 @@ impl Staging {
                 matches!(source, Source::Published) && self.published.contains_key(rel)
             })
             && count_files(&self.target) == self.published.len();
+        let mut copied = self.copied.into_inner().unwrap_or_default();
         if unchanged {
+            // Nothing to put in place, but sources newly stamped (say, by
+            // a kiln that did not stamp them) are worth remembering.
+            let source_of = |rel: &str| self.published.get(rel).and_then(|e| e.source.as_ref());
+            if copied
+                .iter()
+                .any(|(rel, stamp)| source_of(rel) != Some(stamp))
+            {
+                let mut manifest = self.published.clone();
+                for (rel, stamp) in copied {
+                    if let Some(entry) = manifest.get_mut(&rel) {
+                        entry.source = Some(stamp);
+                    }
+                }
+                save_manifest(&self.manifest_path, &manifest)?;
+            }
             return Ok(Committed::Unchanged);
         }
         let dir = self.dir.path();
@@ -273,7 +334,8 @@ impl Staging {
         for (rel, (hash, _)) in staged {
             let path = dir.join(&rel);
             let entry = Entry::stat(&path, hash).map_err(|source| Error::Write { path, source })?;
-            manifest.insert(rel, entry);
+            let source = copied.remove(&rel);
+            manifest.insert(rel, Entry { source, ..entry });
         }
         let stale = swap(self.dir, &self.target)?;
         save_manifest(&self.manifest_path, &manifest)?;

@@ -162,6 +162,17 @@ fn every_edit_re_renders_exactly_what_depends_on_it() {
     assert!(links.contains(&"/bee/".to_owned()), "{links:?}");
     assert!(!site.exists("public/b/index.html"));
 
+    // An image's new bytes: published again, no page rendered; then
+    // nothing changed again.
+    site.file(
+        "content/img/d.svg",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\"/>",
+    );
+    assert_eq!(rendered(&site.build()), 0);
+    let published = std::fs::read_to_string(site.path("public/img/d.svg")).unwrap();
+    assert!(published.contains("width=\"8\""), "{published}");
+    assert!(site.build().stdout.contains("is up to date"));
+
     // A deleted image: the article that shows it (its link now broken).
     std::fs::remove_file(site.path("content/img/d.svg")).unwrap();
     let run = site.build();
