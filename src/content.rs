@@ -117,17 +117,11 @@ impl ScanCache {
             kiln: self.kiln.clone(),
             scans,
         };
-        let fail = |source| Error::Write {
+        let json = serde_json::to_vec(&stored).map_err(|e| Error::Write {
             path: self.path.clone(),
-            source,
-        };
-        let json = serde_json::to_vec(&stored).map_err(|e| fail(std::io::Error::other(e)))?;
-        let parent = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(fail)?;
-        let mut file = tempfile::NamedTempFile::new_in(parent).map_err(fail)?;
-        std::io::Write::write_all(&mut file, &json).map_err(fail)?;
-        file.persist(&self.path).map_err(|e| fail(e.error))?;
-        Ok(())
+            source: std::io::Error::other(e),
+        })?;
+        crate::output::write_atomic(&self.path, &[&json])
     }
 }
 

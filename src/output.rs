@@ -37,76 +37,79 @@ pub fn older_than(entry: &fs::DirEntry, age: std::time::Duration) -> bool {
         .is_some_and(|elapsed| elapsed > age)
 }
 
-/// One published file as it was written, and for a copy of a source file,
-/// that file as it was then: an unchanged source is not read again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Entry {
-    hash: Hash,
-    len: u64,
-    mtime_ns: i128,
-    ino: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    source: Option<Stamp>,
-}
-
 /// A file's size, modification time and inode: what tells a changed file
-/// without reading it (as git and cargo do).
+/// without reading it (as git and cargo do). Every file kiln publishes
+/// from its caches is checked by its stamp, since a copy edited in place
+/// (they are hard links) changes the cached file too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Stamp {
+pub struct Stamp {
     len: u64,
     mtime_ns: i128,
     ino: u64,
 }
 
 impl Stamp {
-    fn of(path: &Path) -> Option<Stamp> {
-        let meta = fs::metadata(path).ok()?;
-        Some(Stamp {
+    /// The stamp of the file at `path`; an error for anything but a file.
+    pub fn of(path: &Path) -> std::io::Result<Stamp> {
+        let meta = fs::metadata(path)?;
+        if !meta.is_file() {
+            return Err(std::io::Error::new(ErrorKind::InvalidInput, "not a file"));
+        }
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        #[cfg(unix)]
+        let ino = std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        let ino = 0;
+        Ok(Stamp {
             len: meta.len(),
-            mtime_ns: mtime_ns(&meta),
-            ino: inode(&meta),
-        })
-    }
-}
-
-impl Entry {
-    fn stat(path: &Path, hash: Hash) -> std::io::Result<Entry> {
-        let meta = fs::symlink_metadata(path)?;
-        Ok(Entry {
-            hash,
-            len: meta.len(),
-            mtime_ns: mtime_ns(&meta),
-            ino: inode(&meta),
-            source: None,
+            mtime_ns,
+            ino,
         })
     }
 
-    /// Whether the file at `path` is still the one recorded.
-    fn intact(&self, path: &Path) -> bool {
-        fs::symlink_metadata(path).is_ok_and(|meta| {
-            meta.is_file()
-                && meta.len() == self.len
-                && mtime_ns(&meta) == self.mtime_ns
-                && inode(&meta) == self.ino
-        })
+    /// Whether the file at `path` still has this stamp.
+    pub fn matches(&self, path: &Path) -> bool {
+        Stamp::of(path).is_ok_and(|now| now == *self)
     }
 }
 
-fn mtime_ns(meta: &fs::Metadata) -> i128 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as i128)
+/// Writes `parts` to `path` through a temporary file beside it, renamed
+/// into place, so that a crash never leaves half a file to trust; readable
+/// by all, since cached pages are hard-linked into the published site.
+pub fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<(), Error> {
+    let fail = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(fail)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    for part in parts {
+        std::io::Write::write_all(&mut file, part).map_err(fail)?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(fail)?;
+    }
+    file.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
 }
 
-#[cfg(unix)]
-fn inode(meta: &fs::Metadata) -> u64 {
-    std::os::unix::fs::MetadataExt::ino(meta)
-}
-
-#[cfg(not(unix))]
-fn inode(_: &fs::Metadata) -> u64 {
-    0
+/// One published file as it was written, and for a copy of a source file,
+/// that file as it was then: an unchanged source is not read again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Entry {
+    hash: Hash,
+    file: Stamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source: Option<Stamp>,
 }
 
 /// Where a staged file's bytes come from when it has to be placed.
@@ -200,7 +203,7 @@ impl Staging {
     fn is_published(&self, rel: &str, hash: &str) -> bool {
         self.published
             .get(rel)
-            .is_some_and(|e| e.hash == hash && e.intact(&self.target.join(rel)))
+            .is_some_and(|e| e.hash == hash && e.file.matches(&self.target.join(rel)))
     }
 
     fn stage(&self, rel: &str, hash: Hash, source: Source) {
@@ -238,11 +241,11 @@ impl Staging {
     /// Copies the file `from` (a source of the site) to `rel`. A source
     /// unchanged since it was published is not read again.
     pub fn copy(&self, rel: &str, from: &Path) -> Result<(), Error> {
-        let stamp = Stamp::of(from);
+        let stamp = Stamp::of(from).ok();
         if let Some(stamp) = stamp.clone()
             && let Some(entry) = self.published.get(rel)
             && entry.source.as_ref() == Some(&stamp)
-            && entry.intact(&self.target.join(rel))
+            && entry.file.matches(&self.target.join(rel))
         {
             self.stage(rel, entry.hash.clone(), Source::Published);
             if let Ok(mut copied) = self.copied.lock() {
@@ -333,9 +336,9 @@ impl Staging {
         let mut manifest = BTreeMap::new();
         for (rel, (hash, _)) in staged {
             let path = dir.join(&rel);
-            let entry = Entry::stat(&path, hash).map_err(|source| Error::Write { path, source })?;
+            let file = Stamp::of(&path).map_err(|source| Error::Write { path, source })?;
             let source = copied.remove(&rel);
-            manifest.insert(rel, Entry { source, ..entry });
+            manifest.insert(rel, Entry { hash, file, source });
         }
         let stale = swap(self.dir, &self.target)?;
         save_manifest(&self.manifest_path, &manifest)?;
@@ -363,17 +366,11 @@ fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 fn save_manifest(path: &Path, manifest: &BTreeMap<String, Entry>) -> Result<(), Error> {
-    let fail = |source| Error::Write {
+    let json = serde_json::to_vec(manifest).map_err(|e| Error::Write {
         path: path.to_owned(),
-        source,
-    };
-    let parent = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(fail)?;
-    let json = serde_json::to_vec(manifest).map_err(|e| fail(std::io::Error::other(e)))?;
-    let mut file = tempfile::NamedTempFile::new_in(parent).map_err(fail)?;
-    std::io::Write::write_all(&mut file, &json).map_err(fail)?;
-    file.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+        source: std::io::Error::other(e),
+    })?;
+    write_atomic(path, &[&json])
 }
 
 /// Replaces `target` with the staging folder. Returns where the old site

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::output::{Hash, hash_bytes};
+use crate::output::{Hash, Stamp, hash_bytes};
 
 /// About how many articles go in one bundle: indexing one takes about a
 /// second on a 2-core machine, the time an edit waits for its index.
@@ -115,7 +115,9 @@ struct Stored {
 struct StoredFile {
     rel: String,
     hash: Hash,
-    len: u64,
+    /// The file as written: the cached files are hard-linked into the
+    /// published site, where a copy edited in place changes them too.
+    stamp: Stamp,
 }
 
 /// Indexes `pages` for `language` (an ISO 639-1 code), in shards, each
@@ -216,8 +218,7 @@ fn load_bundle(folder: &Path) -> Option<Vec<BundleFile>> {
         .into_iter()
         .map(|f| {
             let file = folder.join("files").join(&f.rel);
-            let len = fs::metadata(&file).ok()?.len();
-            (len == f.len).then_some(BundleFile {
+            f.stamp.matches(&file).then_some(BundleFile {
                 rel: f.rel,
                 file,
                 hash: f.hash,
@@ -252,7 +253,7 @@ fn store_bundle(
         stored.files.push(StoredFile {
             rel: rel.clone(),
             hash: hash_bytes(bytes),
-            len: bytes.len() as u64,
+            stamp: Stamp::of(&path).map_err(fail(&path))?,
         });
     }
     let json = serde_json::to_vec(&stored).map_err(|e| fail(folder)(std::io::Error::other(e)))?;

@@ -20,7 +20,7 @@ use super::Site;
 use super::values::{ArticlePage, ArticleValues, SiteValues, SnippetSummary};
 use crate::error::Error;
 use crate::markdown::Body;
-use crate::output::{Hash, hash_bytes, older_than};
+use crate::output::{Hash, Stamp, hash_bytes, older_than, write_atomic};
 use crate::render::{
     Outline, RenderContext, RenderedArticle, TocEntry, links_fingerprint, render_article,
 };
@@ -72,11 +72,16 @@ struct Record {
     thumbnail: Option<String>,
     toc_in_body: bool,
     outline: Outline,
-    /// The HTML file as stored: a file changed behind kiln's back (say, a
-    /// published copy edited in place) is not trusted.
+}
+
+/// The first line of a stored page: its record, and its HTML file's hash
+/// and stamp as stored (a file changed behind kiln's back, say a published
+/// copy edited in place, is not trusted).
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    record: Record,
     html_hash: Hash,
-    html_len: u64,
-    html_mtime_ns: i128,
+    html: Stamp,
 }
 
 impl PageCache {
@@ -95,17 +100,21 @@ impl PageCache {
         self.dir.join(format!("{key}.html"))
     }
 
-    /// The record stored under `key`, if its HTML file is as stored.
-    fn load(&self, key: &str) -> Option<Record> {
+    /// The record and HTML hash stored under `key`, if its HTML file is
+    /// as stored.
+    fn load(&self, key: &str) -> Option<(Record, Hash)> {
         if !self.read {
             return None;
         }
         let file = fs::File::open(self.record_path(key)).ok()?;
         let mut line = String::new();
         BufReader::new(file).read_line(&mut line).ok()?;
-        let record: Record = serde_json::from_str(&line).ok()?;
-        let meta = fs::metadata(self.html_path(key)).ok()?;
-        (meta.len() == record.html_len && mtime_ns(&meta) == record.html_mtime_ns).then_some(record)
+        let stored: Stored = serde_json::from_str(&line).ok()?;
+        let html = self.html_path(key);
+        stored
+            .html
+            .matches(&html)
+            .then_some((stored.record, stored.html_hash))
     }
 
     /// The body stored after the record's line.
@@ -119,25 +128,29 @@ impl PageCache {
     }
 
     /// Stores a page: its HTML, then the record and the body, each written
-    /// whole and renamed into place.
-    fn store(&self, key: &str, html: &str, body: &str, mut record: Record) -> Result<(), Error> {
+    /// whole and renamed into place. Returns the HTML's hash.
+    fn store(&self, key: &str, html: &str, body: &str, record: Record) -> Result<Hash, Error> {
         let html_path = self.html_path(key);
-        write_atomic(&self.dir, &html_path, &[html.as_bytes()])?;
-        let meta = fs::metadata(&html_path).map_err(|source| Error::Write {
+        write_atomic(&html_path, &[html.as_bytes()])?;
+        let stamp = Stamp::of(&html_path).map_err(|source| Error::Write {
             path: html_path.clone(),
             source,
         })?;
-        record.html_len = meta.len();
-        record.html_mtime_ns = mtime_ns(&meta);
-        let json = serde_json::to_string(&record).map_err(|e| Error::Write {
+        let html_hash = hash_bytes(html.as_bytes());
+        let stored = Stored {
+            record,
+            html_hash: html_hash.clone(),
+            html: stamp,
+        };
+        let json = serde_json::to_string(&stored).map_err(|e| Error::Write {
             path: self.record_path(key),
             source: std::io::Error::other(e),
         })?;
         write_atomic(
-            &self.dir,
             &self.record_path(key),
             &[json.as_bytes(), b"\n", body.as_bytes()],
-        )
+        )?;
+        Ok(html_hash)
     }
 
     /// Deletes the pages no article of this build uses and that were
@@ -192,21 +205,21 @@ impl StampedFiles {
             return None;
         }
         let (file, stamp) = self.paths(key);
-        let stamp = fs::read_to_string(stamp).ok()?;
-        let meta = fs::metadata(&file).ok()?;
-        (stamp == format!("{} {}", meta.len(), mtime_ns(&meta))).then_some(file)
+        let stamp: Stamp = serde_json::from_slice(&fs::read(stamp).ok()?).ok()?;
+        stamp.matches(&file).then_some(file)
     }
 
     /// Stores `bytes` under `key`; returns the file.
     pub fn store(&self, key: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
-        let (file, stamp) = self.paths(key);
-        write_atomic(&self.dir, &file, &[bytes])?;
-        let meta = fs::metadata(&file).map_err(|source| Error::Write {
+        let (file, stamp_path) = self.paths(key);
+        write_atomic(&file, &[bytes])?;
+        let fail = |source| Error::Write {
             path: file.clone(),
             source,
-        })?;
-        let text = format!("{} {}", meta.len(), mtime_ns(&meta));
-        write_atomic(&self.dir, &stamp, &[text.as_bytes()])?;
+        };
+        let stamp = Stamp::of(&file).map_err(fail)?;
+        let json = serde_json::to_vec(&stamp).map_err(|e| fail(std::io::Error::other(e)))?;
+        write_atomic(&stamp_path, &[&json])?;
         Ok(file)
     }
 
@@ -215,36 +228,6 @@ impl StampedFiles {
     pub fn prune(&self, used: &std::collections::HashSet<String>) {
         prune_dir(&self.dir, used);
     }
-}
-
-/// Writes `parts` to `path` through a temporary file in `dir`, readable by
-/// all (a cached page is hard-linked into the published site).
-fn write_atomic(dir: &Path, path: &Path, parts: &[&[u8]]) -> Result<(), Error> {
-    let fail = |source| Error::Write {
-        path: path.to_owned(),
-        source,
-    };
-    fs::create_dir_all(dir).map_err(fail)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    for part in parts {
-        std::io::Write::write_all(&mut file, part).map_err(fail)?;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o644))
-            .map_err(fail)?;
-    }
-    file.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
-}
-
-fn mtime_ns(meta: &fs::Metadata) -> i128 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 /// A hash of what every article page depends on besides its own article:
@@ -298,10 +281,10 @@ pub fn make_page(
         )
     };
     let (article_values, outline, hash, links, fresh) =
-        match cached(cache, &key, with_body).filter(|(record, _)| {
+        match cached(cache, &key, with_body).filter(|(record, _, _)| {
             record.links == links_fingerprint(&record.looked_up, from_dir, &site.routes)
         }) {
-            Some((record, body)) => {
+            Some((record, html_hash, body)) => {
                 let rendered = RenderedArticle {
                     body,
                     toc: record.toc,
@@ -312,13 +295,7 @@ pub fn make_page(
                     looked_up: record.looked_up,
                 };
                 let values = values_of(rendered);
-                (
-                    values,
-                    record.outline,
-                    record.html_hash,
-                    record.links,
-                    false,
-                )
+                (values, record.outline, html_hash, record.links, false)
             }
             None => {
                 let cx = RenderContext {
@@ -337,9 +314,6 @@ pub fn make_page(
                     thumbnail: rendered.thumbnail.clone(),
                     toc_in_body: rendered.toc_in_body,
                     outline: outline.clone(),
-                    html_hash: String::new(),
-                    html_len: 0,
-                    html_mtime_ns: 0,
                 };
                 let values = values_of(rendered);
                 let page = ArticlePage {
@@ -348,13 +322,8 @@ pub fn make_page(
                 };
                 let html = site.templates.render("article.html", &page)?;
                 let html = relative_urls(&html, site.routes.base_path(), &page_path(&article.slug));
-                let hash = hash_bytes(html.as_bytes());
                 let links = record.links.clone();
-                let record = Record {
-                    html_hash: hash.clone(),
-                    ..record
-                };
-                cache.store(&key, &html, &values.body, record)?;
+                let hash = cache.store(&key, &html, &values.body, record)?;
                 (values, outline, hash, links, true)
             }
         };
@@ -376,16 +345,16 @@ pub fn make_page(
     Ok((page, fresh))
 }
 
-/// The record stored under `key` and, if `with_body`, the body (else an
-/// empty one).
-fn cached(cache: &PageCache, key: &str, with_body: bool) -> Option<(Record, String)> {
-    let record = cache.load(key)?;
+/// The record and HTML hash stored under `key` and, if `with_body`, the
+/// body (else an empty one).
+fn cached(cache: &PageCache, key: &str, with_body: bool) -> Option<(Record, Hash, String)> {
+    let (record, hash) = cache.load(key)?;
     let body = if with_body {
         cache.load_body(key)?
     } else {
         String::new()
     };
-    Some((record, body))
+    Some((record, hash, body))
 }
 
 fn entry_key(key: &str, links: &str) -> String {

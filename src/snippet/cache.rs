@@ -49,10 +49,7 @@ impl Cache {
         fs::create_dir_all(parent).map_err(fail)?;
         self.mark()?;
         let json = serde_json::to_vec(value).map_err(|e| fail(std::io::Error::other(e)))?;
-        let mut file = tempfile::NamedTempFile::new_in(parent).map_err(fail)?;
-        std::io::Write::write_all(&mut file, &json).map_err(fail)?;
-        file.persist(&path).map_err(|e| fail(e.error))?;
-        Ok(())
+        crate::output::write_atomic(&path, &[&json])
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
