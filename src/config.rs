@@ -122,13 +122,21 @@ pub struct SnippetConfig {
     pub memory: u64,
     /// A run's processes and threads.
     pub processes: u64,
-    /// The largest file a run may write, such as `1GiB`.
-    #[serde(deserialize_with = "deserialize_size")]
-    pub file_size: u64,
+    /// All the files a run writes together (its private `/tmp`), such as
+    /// `1GiB`. `file_size` is its old name.
+    #[serde(deserialize_with = "deserialize_size", alias = "file_size")]
+    pub disk: u64,
     /// A run's CPU time, such as `60s`.
     #[serde(deserialize_with = "deserialize_duration")]
     pub cpu_time: Duration,
 }
+
+/// The least memory a snippet may be given: a program needs this much to
+/// start at all.
+pub const MIN_MEMORY: u64 = 16 << 20;
+
+/// The least disk a snippet may be given.
+pub const MIN_DISK: u64 = 1 << 20;
 
 /// `snippets.sandbox`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -153,7 +161,7 @@ impl Default for SnippetConfig {
             env: Vec::new(),
             memory: 2 << 30,
             processes: 256,
-            file_size: 1 << 30,
+            disk: 1 << 30,
             cpu_time: Duration::from_secs(60),
         }
     }
@@ -285,6 +293,12 @@ impl Config {
             return fail(
                 "`snippets.processes` and `snippets.cpu_time` must allow at least one process and one second".to_owned(),
             );
+        }
+        if self.snippets.memory < MIN_MEMORY || self.snippets.disk < MIN_DISK {
+            return fail(format!(
+                "`snippets.memory` must be at least 16 MiB and `snippets.disk` at least 1 MiB (they are {} and {} bytes)",
+                self.snippets.memory, self.snippets.disk
+            ));
         }
         if !EDITIONS.contains(&self.snippets.edition.as_str()) {
             return fail(format!(

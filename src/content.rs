@@ -19,6 +19,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use walkdir::WalkDir;
 
+use crate::boundary::Boundary;
+
 use crate::error::{Error, Position, Warning};
 use crate::front_matter::{FrontMatter, Thumbnail, parse_front_matter};
 use crate::markdown::{Body, Document, Scan};
@@ -254,13 +256,28 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
         .iter()
         .filter_map(|p| std::path::absolute(p).ok())
         .collect();
+    let boundary = Boundary::new(options.root);
+    // Symbolic links are followed where they stay inside the site root;
+    // one that leads outside is an error, and nothing behind it is read.
+    let outside = std::cell::RefCell::new(Vec::new());
     let walk = WalkDir::new(&dir)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
-            e.depth() == 0
-                || !(e.file_name().to_string_lossy().starts_with('.')
+            if e.depth() > 0
+                && (e.file_name().to_string_lossy().starts_with('.')
                     || std::path::absolute(e.path()).is_ok_and(|p| own.contains(&p)))
+            {
+                return false;
+            }
+            if (e.path_is_symlink() || e.depth() == 0)
+                && let Err(error) = boundary.resolve(e.path())
+            {
+                outside.borrow_mut().push(error);
+                return false;
+            }
+            true
         });
     let mut errors = Vec::new();
     let mut markdown = Vec::new();
@@ -277,7 +294,7 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
                 continue;
             }
         };
-        if !entry.file_type().is_file() && !entry.path().is_file() {
+        if !entry.file_type().is_file() {
             continue;
         }
         let Some(rel) = relative_slash_path(entry.path(), &dir) else {
@@ -290,8 +307,15 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
         if options.ignore.is_match(&rel) {
             continue;
         }
-        // As a user names it: `content/a.md`, or `a.md` in a root folder.
-        let source = if dir == Path::new(".") {
+        // As a user names it: `content/a.md`, or `a.md` in a root folder;
+        // a link inside the site as the file it leads to, so that it is
+        // published as that file, not as a link.
+        let source = if entry.path_is_symlink() {
+            match boundary.resolve(entry.path()) {
+                Ok(real) if !rel.ends_with(".md") => real,
+                _ => entry.into_path(),
+            }
+        } else if dir == Path::new(".") {
             PathBuf::from(&rel)
         } else {
             entry.into_path()
@@ -317,6 +341,7 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
         }
     }
 
+    errors.append(&mut outside.into_inner());
     let parsed: Vec<Result<(LoadedArticle, String), Error>> = markdown
         .into_par_iter()
         .map(|(source, rel, folder)| load_article(source, rel, folder.as_deref(), options))

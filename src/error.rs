@@ -65,6 +65,13 @@ pub enum Error {
         source: io::Error,
     },
 
+    #[error(
+        "{}: a symbolic link that leads outside the site, to `{}`; kiln reads nothing outside the site root (copy what it needs into the site instead)",
+        path.display(),
+        target.display()
+    )]
+    Outside { path: PathBuf, target: PathBuf },
+
     #[error("{}: `{name}` is not valid UTF-8", path.display())]
     NotUtf8 { path: PathBuf, name: &'static str },
 
@@ -153,6 +160,7 @@ impl Error {
             Error::Read { path, .. }
             | Error::Write { path, .. }
             | Error::NotUtf8 { path, .. }
+            | Error::Outside { path, .. }
             | Error::DuplicateUrl { path, .. }
             | Error::ReservedUrl { path, .. }
             | Error::NoContent { path }

@@ -2,11 +2,12 @@
 //! snippets are compiled, run, and baked into the page.
 //!
 //! Data flows one way: [`config`] → [`content`] (with [`front_matter`] and
-//! [`markdown`]) → [`route`] → [`snippet`] → [`render`] (with
+//! [`markdown`], reading nothing outside the [`boundary`]) → [`route`] → [`snippet`] → [`render`] (with
 //! [`highlight`]) → [`template`] → [`output`], driven by [`site`], which
 //! prepares a site once for `build` and `check` ([`link`] checks its links).
 //! [`serve`] and [`scaffold`] sit on top.
 
+pub mod boundary;
 pub mod config;
 pub mod content;
 pub mod error;

@@ -57,7 +57,9 @@ impl Templates {
         let mut errors = Vec::new();
         let mut style = DEFAULT_STYLE.to_owned();
         if dir.is_dir() {
-            for entry in WalkDir::new(&dir).sort_by_file_name() {
+            // Links are followed while they stay inside the site.
+            let boundary = crate::boundary::Boundary::new(root);
+            for entry in WalkDir::new(&dir).follow_links(true).sort_by_file_name() {
                 let entry = match entry {
                     Ok(entry) => entry,
                     Err(e) => {
@@ -68,6 +70,12 @@ impl Templates {
                         continue;
                     }
                 };
+                if (entry.path_is_symlink() || entry.depth() == 0)
+                    && let Err(error) = boundary.resolve(entry.path())
+                {
+                    errors.push(error);
+                    continue;
+                }
                 let path = entry.path();
                 let is_html = path.extension().is_some_and(|e| e == "html");
                 let is_style = path == dir.join("style.css");

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 
 use common::{Run, Site, assert_says, kiln_command, text};
 
@@ -63,13 +62,10 @@ fn counted_build(site: &Site) -> (Run, usize, usize) {
     };
     let (cargo, cargo_count) = wrapper("cargo", "cargo");
     let (rustc, rustc_count) = wrapper("rustc", "rustc");
-    let count = |path: &Path| {
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .count()
-    };
-    let (cargo_before, rustc_before) = (count(&cargo_count), count(&rustc_count));
+    let (cargo_lines, rustc_lines) = (
+        common::LineCounter::open(&cargo_count),
+        common::LineCounter::open(&rustc_count),
+    );
     let output = kiln_command(site.root(), &["build"])
         .env("CARGO", &cargo)
         .env("RUSTC", &rustc)
@@ -80,11 +76,7 @@ fn counted_build(site: &Site) -> (Run, usize, usize) {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     };
-    (
-        run,
-        count(&cargo_count) - cargo_before,
-        count(&rustc_count) - rustc_before,
-    )
+    (run, cargo_lines.lines().len(), rustc_lines.lines().len())
 }
 
 #[test]

@@ -59,9 +59,11 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
                 let text = ansi_html(&chunk.text);
                 match chunk.stream {
                     Stream::Stdout => output.push_str(&text),
-                    Stream::Stderr => {
-                        output.push_str(&format!("<span class=\"stderr\">{text}</span>"))
-                    }
+                    // Marked by colour for the eye, and in words for a
+                    // screen reader.
+                    Stream::Stderr => output.push_str(&format!(
+                        "<span class=\"stderr\"><span class=\"visually-hidden\">stderr: </span>{text}</span>"
+                    )),
                 }
             }
             if execution.truncated {
@@ -104,6 +106,9 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
                     }) =>
             {
                 "sandboxed, with network access".to_owned()
+            }
+            Some(walls) if walls.describe().is_empty() => {
+                "not sandboxed: it ran with the builder's rights".to_owned()
             }
             Some(walls) => format!("sandboxed in part: {}", walls.describe()),
             None => "not sandboxed".to_owned(),

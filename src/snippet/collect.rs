@@ -133,9 +133,18 @@ fn article_file(article: &Article, routes: &Routes) -> String {
     format!("{}{}", routes.content_prefix(), article.rel)
 }
 
-/// A linked snippet's source, or why it cannot be had.
+/// A linked snippet's source, or why it cannot be had (a link that leads
+/// outside the site is not read).
 fn read_snippet(root: &Path, path: &str) -> Result<String, String> {
-    match std::fs::read(root.join(path)) {
+    let file = root.join(path);
+    if let Err(Error::Outside { target, .. }) = crate::boundary::Boundary::new(root).resolve(&file)
+    {
+        return Err(format!(
+            "`{path}` is a symbolic link that leads outside the site, to `{}`; kiln reads nothing outside the site root (copy the file into `snippets/` instead)",
+            target.display()
+        ));
+    }
+    match std::fs::read(&file) {
         Ok(bytes) => String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(format!("the linked file `{path}` does not exist"))

@@ -1,7 +1,19 @@
-//! Compiles snippets: every mergeable snippet of one edition into one crate
-//! (one module each, with a dispatcher `main`), the rest one by one. When a
+//! Compiles snippets: mergeable snippets of one edition into one crate (one
+//! module each, with a dispatcher `main`), the rest one by one. When a
 //! merged crate fails, the snippets rustc blamed are compiled alone, so their
 //! errors land on the right snippet, and the rest are merged again.
+//!
+//! Merging never crosses a trust line: in a merged binary every snippet's
+//! code that runs before `main` (an `.init_array` entry) runs in every
+//! snippet's process. Snippets of different articles share a crate only
+//! when none can put code there: no crate of `snippets/Cargo.toml` (whose
+//! macros may expand to anything), no `global_asm!` or `include!`, and the
+//! crate compiled with `-F unsafe_code` (which forbids `#[link_section]`,
+//! `#[no_mangle]`, `#[export_name]` and `unsafe`); a snippet it rejects
+//! is compiled alone. Other snippets merge only with their own article's.
+//!
+//! rustc runs inside the sandbox's walls (see `sandbox`), with cargo's
+//! package variables set as for a doctest.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -11,6 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use super::Snippet;
+use super::sandbox::Plan;
 use super::toolchain::Toolchain;
 use crate::error::Error;
 
@@ -29,8 +42,24 @@ pub struct Built {
     _dir: tempfile::TempDir,
 }
 
+/// How compiles are walled in and what they are told.
+#[derive(Debug, Clone, Copy)]
+pub struct CompileEnv<'a> {
+    /// The sandbox's plan (`None`: sandbox off).
+    pub plan: Option<&'a Plan>,
+    /// `CARGO_PKG_*` and `CARGO_MANIFEST_DIR`.
+    pub package: &'a [(String, String)],
+    /// Folders the compile reads besides the toolchain (the crates).
+    pub read: &'a [PathBuf],
+    /// The names of the crates of `snippets/Cargo.toml`.
+    pub crates: &'a [String],
+    /// Where work folders go.
+    pub scratch: &'a Path,
+}
+
 struct Builder<'a> {
     toolchain: &'a Toolchain,
+    env: CompileEnv<'a>,
     /// What every rustc is given besides the snippet: the dependencies'
     /// `--extern`s and search path.
     extra_args: &'a [std::ffi::OsString],
@@ -53,18 +82,12 @@ pub enum Merge {
 
 pub fn compile_all(
     units: &[(String, &Snippet)],
-    toolchain: &Toolchain,
+    (toolchain, env): (&Toolchain, CompileEnv<'_>),
     extra_args: &[std::ffi::OsString],
     progress: &indicatif::ProgressBar,
     merge: Merge,
 ) -> Result<Built, Error> {
-    let dir = tempfile::Builder::new()
-        .prefix("kiln-snippets-")
-        .tempdir()
-        .map_err(|source| Error::Write {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let dir = scratch_dir(env.scratch)?;
     // The binaries must be runnable by the sandbox's user (a root
     // builder's snippets run as nobody).
     {
@@ -73,30 +96,40 @@ pub fn compile_all(
     }
     let builder = Builder {
         toolchain,
+        env,
         extra_args,
         dir: dir.path(),
         next_dir: AtomicUsize::new(0),
         invocations: AtomicUsize::new(0),
         progress,
     };
-    let mut groups: BTreeMap<&str, Vec<Unit<'_>>> = BTreeMap::new();
+    // By edition and trust: `None` for snippets any article may share a
+    // crate with, the article's index for the rest.
+    let mut groups: BTreeMap<(&str, Option<usize>), Vec<Unit<'_>>> = BTreeMap::new();
     let mut alone: Vec<Unit<'_>> = Vec::new();
     for (key, snippet) in units {
-        if merge == Merge::Allowed && snippet.mergeable() {
+        let shareable = shareable(snippet, env.crates);
+        // A linked file may be shown in several articles: it shares a
+        // crate with no one article's code.
+        if merge == Merge::Allowed && snippet.mergeable() && (shareable || snippet.is_inline()) {
+            let trust = (!shareable).then_some(snippet.article);
             groups
-                .entry(snippet.options.edition.as_str())
+                .entry((snippet.options.edition.as_str(), trust))
                 .or_default()
                 .push((key.clone(), *snippet));
         } else {
             alone.push((key.clone(), *snippet));
         }
     }
-    let groups: Vec<Vec<Unit<'_>>> = groups.into_values().collect();
+    let groups: Vec<(bool, Vec<Unit<'_>>)> = groups
+        .into_iter()
+        .map(|((_, trust), units)| (trust.is_none(), units))
+        .collect();
     let (merged, single) = rayon::join(
         || {
             groups
                 .par_iter()
-                .flat_map(|g| builder.group(g))
+                .flat_map(|(shared, g)| builder.group(g, *shared))
                 .collect::<Vec<_>>()
         },
         || {
@@ -124,10 +157,16 @@ impl Builder<'_> {
         work: &Path,
         file: &str,
         (edition, crate_name): (&str, &str),
-        json: bool,
+        (json, shared): (bool, bool),
     ) -> Result<(), String> {
         self.invocations.fetch_add(1, Ordering::Relaxed);
-        let mut command = self.toolchain.command();
+        let mut command = match self.command(work, crate_name) {
+            Ok(command) => command,
+            Err(e) => return Err(format!("cannot start the sandbox for rustc: {e}")),
+        };
+        if shared {
+            command.args(["-F", "unsafe_code"]);
+        }
         command
             .current_dir(work)
             .args([
@@ -157,6 +196,31 @@ impl Builder<'_> {
         }
     }
 
+    /// rustc for one crate: inside the walls with a clean environment and
+    /// cargo's package variables, or (sandbox off) as the builder has it.
+    fn command(&self, work: &Path, crate_name: &str) -> std::io::Result<std::process::Command> {
+        let package = self
+            .env
+            .package
+            .iter()
+            .map(|(k, v)| (k.clone(), std::ffi::OsString::from(v)))
+            .chain([("CARGO_CRATE_NAME".to_owned(), crate_name.into())]);
+        let Some(plan) = self.env.plan else {
+            let mut command = self.toolchain.command();
+            command.envs(package);
+            return Ok(command);
+        };
+        let (program, mut read, mut env) = self.toolchain.sandboxed();
+        read.extend(self.env.read.iter().cloned());
+        env.extend(plan.env.iter().cloned());
+        env.extend(package);
+        env.push(("HOME".into(), work.into()));
+        env.push(("TMPDIR".into(), plan.tmp_dir(work).into()));
+        // The helper passes the arguments that follow on to rustc.
+        let request = plan.compile_request(vec![program.into()], work, &read);
+        super::sandbox::command(&request, &env)
+    }
+
     /// Compiles one snippet as its own crate.
     fn single(&self, (key, snippet): &Unit<'_>) -> (String, Compiled) {
         let work = self.work_dir();
@@ -169,7 +233,7 @@ impl Builder<'_> {
                 &work,
                 file,
                 (&snippet.options.edition, snippet.code.crate_name()),
-                false,
+                (false, false),
             ) {
                 Ok(()) => Compiled::Binary {
                     path: work.join("snippet-bin"),
@@ -183,11 +247,11 @@ impl Builder<'_> {
     }
 
     /// Compiles a group of one edition as one crate, splitting it on failure.
-    fn group(&self, units: &[Unit<'_>]) -> Vec<(String, Compiled)> {
+    fn group(&self, units: &[Unit<'_>], shared: bool) -> Vec<(String, Compiled)> {
         if units.len() == 1 {
             return vec![self.single(&units[0])];
         }
-        let blamed = match self.merged(units) {
+        let blamed = match self.merged(units, shared) {
             Ok(results) => {
                 self.progress.inc(units.len() as u64);
                 return results;
@@ -208,7 +272,7 @@ impl Builder<'_> {
         }
         let (mut a, b) = rayon::join(
             || bad.par_iter().map(|u| self.single(u)).collect::<Vec<_>>(),
-            || self.group(&good),
+            || self.group(&good, shared),
         );
         a.extend(b);
         a
@@ -216,7 +280,11 @@ impl Builder<'_> {
 
     /// One merged crate. On failure, the indexes of the snippets that rustc's
     /// errors point into (empty if it cannot tell).
-    fn merged(&self, units: &[Unit<'_>]) -> Result<Vec<(String, Compiled)>, Vec<usize>> {
+    fn merged(
+        &self,
+        units: &[Unit<'_>],
+        shared: bool,
+    ) -> Result<Vec<(String, Compiled)>, Vec<usize>> {
         let work = self.work_dir();
         let mut source = String::from("// Snippets merged by kiln: one module each.\n");
         let mut ranges = Vec::new();
@@ -242,7 +310,7 @@ impl Builder<'_> {
             return Err(Vec::new());
         }
         let edition = &units[0].1.options.edition;
-        match self.rustc(&work, file, (edition, "snippet"), true) {
+        match self.rustc(&work, file, (edition, "snippet"), (true, shared)) {
             Ok(()) => Ok(units
                 .iter()
                 .enumerate()
@@ -267,6 +335,45 @@ impl Builder<'_> {
             }
         }
     }
+}
+
+/// Whether a snippet may share a crate with other articles' snippets: it
+/// names no crate of `snippets/Cargo.toml` and neither `global_asm!` nor
+/// `include!` (the rest `-F unsafe_code` catches).
+fn shareable(snippet: &Snippet, crates: &[String]) -> bool {
+    let code = &snippet.code.code;
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let names = |name: &str| {
+        code.match_indices(name).any(|(at, _)| {
+            !code[..at].chars().next_back().is_some_and(ident)
+                && !code[at + name.len()..].chars().next().is_some_and(ident)
+        })
+    };
+    !code.contains("global_asm") && !code.contains("include!") && !crates.iter().any(|c| names(c))
+}
+
+/// A fresh work folder for this build's compiles under `scratch` (in the
+/// cache), named for this process so that a later build can remove what
+/// an interrupted one left.
+fn scratch_dir(scratch: &Path) -> Result<tempfile::TempDir, Error> {
+    let fail = |source| Error::Write {
+        path: scratch.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(scratch).map_err(fail)?;
+    if let Ok(entries) = std::fs::read_dir(scratch) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.split('-').nth(1));
+            if pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(&format!("snippets-{}-", std::process::id()))
+        .tempdir_in(scratch)
+        .map_err(fail)
 }
 
 /// The primary lines of every error in rustc's JSON diagnostics.

@@ -77,6 +77,15 @@ pub struct DepsOptions<'a> {
 /// Returns whether cargo ran.
 pub fn build_dependencies(options: DepsOptions<'_>) -> Result<Option<(Dependencies, bool)>, Error> {
     let manifest_path = options.root.join(MANIFEST);
+    let boundary = crate::boundary::Boundary::new(options.root);
+    for file in [
+        &manifest_path,
+        &options.root.join(SNIPPET_DIR).join("Cargo.lock"),
+    ] {
+        if let Err(error @ Error::Outside { .. }) = boundary.resolve(file) {
+            return Err(error);
+        }
+    }
     let text = match std::fs::read_to_string(&manifest_path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -271,6 +280,71 @@ fn absolute_paths(value: &mut toml::Value, base: &Path) {
         toml::Value::Array(items) => items.iter_mut().for_each(|i| absolute_paths(i, base)),
         _ => {}
     }
+}
+
+/// What cargo sets for a package's code at compile time (`CARGO_PKG_*`,
+/// `CARGO_MANIFEST_DIR`), from `snippets/Cargo.toml`'s `[package]` where
+/// there is one, as `cargo test --doc` sets it for doctests.
+pub fn package_env(root: &Path) -> Vec<(String, String)> {
+    let dir =
+        std::path::absolute(root.join(SNIPPET_DIR)).unwrap_or_else(|_| root.join(SNIPPET_DIR));
+    let manifest = dir.join("Cargo.toml");
+    let table: toml::Table = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_default();
+    let package = table.get("package").and_then(|p| p.as_table());
+    let field = |name: &str| {
+        package
+            .and_then(|p| p.get(name))
+            .map(|v| match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(":"),
+                _ => String::new(),
+            })
+            .unwrap_or_default()
+    };
+    let name = Some(field("name"))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "snippets".into());
+    let version = Some(field("version"))
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "0.0.0".into());
+    let (core, pre) = version.split_once('-').unwrap_or((&version, ""));
+    let mut numbers = core.split('.');
+    let mut env = vec![
+        ("CARGO_PKG_NAME".to_owned(), name),
+        ("CARGO_PKG_VERSION".to_owned(), version.clone()),
+    ];
+    for part in ["MAJOR", "MINOR", "PATCH"] {
+        env.push((
+            format!("CARGO_PKG_VERSION_{part}"),
+            numbers.next().unwrap_or("0").to_owned(),
+        ));
+    }
+    env.push(("CARGO_PKG_VERSION_PRE".to_owned(), pre.to_owned()));
+    for (key, name) in [
+        ("AUTHORS", "authors"),
+        ("DESCRIPTION", "description"),
+        ("HOMEPAGE", "homepage"),
+        ("REPOSITORY", "repository"),
+        ("LICENSE", "license"),
+        ("LICENSE_FILE", "license-file"),
+        ("RUST_VERSION", "rust-version"),
+        ("README", "readme"),
+    ] {
+        env.push((format!("CARGO_PKG_{key}"), field(name)));
+    }
+    env.push(("CARGO_MANIFEST_DIR".to_owned(), dir.display().to_string()));
+    env.push((
+        "CARGO_MANIFEST_PATH".to_owned(),
+        manifest.display().to_string(),
+    ));
+    env
 }
 
 /// What cargo reports of one compiled target.

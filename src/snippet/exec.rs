@@ -1,16 +1,22 @@
-//! Runs one snippet binary: its own process group, a fresh working folder,
-//! no stdin, a deadline, and a cap on the output it keeps.
+//! Runs one snippet binary: inside its walls, in its own process group, no
+//! stdin, a deadline, and a cap on the output it keeps.
+//!
+//! Its stdout and stderr are two datagram sockets connected to one
+//! receiving socket, so every write lands in one queue in the order it was
+//! made, tagged by the socket it came from: output is shown exactly as it
+//! happened, however close together the writes of the two streams were.
 
-use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use process_wrap::std::{CommandWrap, ProcessGroup};
 use serde::{Deserialize, Serialize};
 
-use super::sandbox::{self, Limits, Walls};
+use super::sandbox::{self, FAILURE_PREFIX, Limits, Plan, SANDBOX_FAILED, Walls};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stream {
@@ -18,7 +24,7 @@ pub enum Stream {
     Stderr,
 }
 
-/// A run of output from one stream, in the order it was read.
+/// A run of output from one stream, in the order it was written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chunk {
     pub stream: Stream,
@@ -34,6 +40,13 @@ pub enum Exit {
     Error(String),
 }
 
+/// A limit of the whole run that the kernel enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LimitHit {
+    Memory,
+    Processes,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Execution {
     pub output: Vec<Chunk>,
@@ -41,11 +54,10 @@ pub struct Execution {
     pub truncated: bool,
     pub exit: Exit,
     pub millis: u64,
+    /// The run's cgroup limit it ran into, if any.
+    #[serde(default)]
+    pub limit: Option<LimitHit>,
 }
-
-/// How long to keep reading after the program exits, for output still in
-/// flight from its pipes.
-const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 /// How to run one snippet.
 #[derive(Debug, Clone, Copy)]
@@ -57,120 +69,117 @@ pub struct RunSpec<'a> {
     pub sandbox: Option<Sandboxed<'a>>,
 }
 
-/// A sandboxed run: kiln runs itself as `run-sandboxed`, which raises
-/// `walls` and then becomes the snippet.
+/// A sandboxed run.
 #[derive(Debug, Clone, Copy)]
 pub struct Sandboxed<'a> {
+    pub plan: &'a Plan,
     pub walls: &'a Walls,
     pub limits: Limits,
-    /// The variables the snippet may see.
-    pub env: &'a [(String, std::ffi::OsString)],
 }
-
-/// The exit code of `kiln run-sandboxed` when a wall could not be raised.
-pub const SANDBOX_FAILED: i32 = 125;
 
 pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Execution {
     let started = Instant::now();
-    let run_dir = match tempfile::Builder::new().prefix("kiln-run-").tempdir() {
+    let fail = |message: String| Execution {
+        output: Vec::new(),
+        truncated: false,
+        exit: Exit::Error(message),
+        millis: started.elapsed().as_millis() as u64,
+        limit: None,
+    };
+    let folder = match tempfile::Builder::new().prefix("kiln-run-").tempdir() {
         Ok(dir) => dir,
-        Err(e) => return failed(format!("cannot make a working folder: {e}"), started),
+        Err(e) => return fail(format!("cannot make a working folder: {e}")),
+    };
+    let cgroup = match spec.sandbox.and_then(|s| s.plan.cgroup(&s.limits)) {
+        Some(Ok(cgroup)) => Some(cgroup),
+        Some(Err(e)) => return fail(format!("cannot make the run's cgroup: {e}")),
+        None => None,
     };
     let mut command = match &spec.sandbox {
         None => {
             let mut command = Command::new(binary);
-            command.args(arg);
+            command.args(arg).current_dir(folder.path());
             command
         }
-        Some(sandboxed) => match sandbox::command(sandboxed, run_dir.path(), binary, arg) {
-            Ok(command) => command,
-            Err(e) => return failed(format!("cannot find kiln's own binary: {e}"), started),
-        },
+        Some(sandboxed) => {
+            if rustix::process::geteuid().is_root() {
+                // A root builder's snippet runs as nobody.
+                let nobody = Some(rustix::process::Uid::from_raw(65534));
+                let _ = rustix::fs::chown(folder.path(), nobody, None);
+            }
+            let request = sandboxed.plan.run_request(
+                sandboxed.walls,
+                sandboxed.limits,
+                (binary, arg),
+                folder.path(),
+                cgroup.as_ref(),
+            );
+            let mut env = sandboxed.plan.env.clone();
+            env.push(("HOME".into(), sandboxed.plan.home(folder.path()).into()));
+            env.push((
+                "TMPDIR".into(),
+                sandboxed.plan.tmp_dir(folder.path()).into(),
+            ));
+            match sandbox::command(&request, &env) {
+                Ok(command) => command,
+                Err(e) => return fail(format!("cannot find kiln's own binary: {e}")),
+            }
+        }
+    };
+    let (capture, stdout, stderr) = match Capture::new() {
+        Ok(parts) => parts,
+        Err(e) => return fail(format!("cannot capture the output: {e}")),
     };
     command
-        .current_dir(run_dir.path())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::from(stderr))
         .env("RUST_BACKTRACE", "0");
-    let (timeout, limit) = (spec.timeout, spec.output_limit);
     let mut wrapped = CommandWrap::from(command);
     wrapped.wrap(ProcessGroup::leader());
     let mut child = match wrapped.spawn() {
         Ok(child) => child,
-        Err(e) => return failed(format!("cannot start the snippet: {e}"), started),
+        Err(e) => return fail(format!("cannot start the snippet: {e}")),
     };
-    let (sender, receiver) = mpsc::channel::<Option<(Stream, Vec<u8>)>>();
-    let mut readers = 0;
-    if let Some(stdout) = child.stdout().take() {
-        spawn_reader(stdout, Stream::Stdout, sender.clone());
-        readers += 1;
-    }
-    if let Some(stderr) = child.stderr().take() {
-        spawn_reader(stderr, Stream::Stderr, sender.clone());
-        readers += 1;
-    }
-    drop(sender);
-
-    let deadline = started + timeout;
-    let mut collector = Collector::new(limit);
-    let mut exit = None;
-    let mut drain_until: Option<Instant> = None;
-    loop {
-        let wait = match drain_until {
-            Some(until) => until.saturating_duration_since(Instant::now()),
-            None => Duration::from_millis(5),
-        };
-        match receiver.recv_timeout(wait.max(Duration::from_millis(1))) {
-            Ok(Some((stream, bytes))) => collector.push(stream, &bytes),
-            Ok(None) => {
-                readers -= 1;
-                if readers == 0 && exit.is_some() {
-                    break;
-                }
+    // Our copies of the sending ends went with `command`.
+    drop(wrapped);
+    let deadline = started + spec.timeout;
+    let mut collector = Collector::new(spec.output_limit);
+    let exit = loop {
+        capture.drain(&mut collector);
+        match child.try_wait() {
+            Ok(Some(status)) => break status_exit(status),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.start_kill();
+                let _ = child.wait();
+                break Exit::TimedOut;
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                if exit.is_some() {
-                    break;
-                }
+            Ok(None) => capture.wait_readable(Duration::from_millis(5)),
+            Err(e) => {
+                let _ = child.start_kill();
+                break Exit::Error(format!("cannot watch the snippet: {e}"));
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
-        if exit.is_none() {
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    exit = Some(status_exit(status));
-                    // Children the snippet left behind would hold the pipes
-                    // open forever: end the whole group.
-                    let _ = child.start_kill();
-                    drain_until = Some(Instant::now() + DRAIN_GRACE);
-                    if readers == 0 {
-                        break;
-                    }
-                }
-                Ok(None) if Instant::now() >= deadline => {
-                    let _ = child.start_kill();
-                    let _ = child.wait();
-                    exit = Some(Exit::TimedOut);
-                    drain_until = Some(Instant::now() + DRAIN_GRACE);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    let _ = child.start_kill();
-                    exit = Some(Exit::Error(format!("cannot watch the snippet: {e}")));
-                    drain_until = Some(Instant::now() + DRAIN_GRACE);
-                }
-            }
-        } else if drain_until.is_some_and(|until| Instant::now() >= until) {
-            break;
-        }
-    }
+    };
+    // Whatever the snippet left behind in its group goes too (inside the
+    // walls, its PID namespace has already ended it).
+    let _ = child.start_kill();
+    capture.drain(&mut collector);
     let (output, truncated) = collector.finish();
-    let mut exit = exit.unwrap_or(Exit::Error("lost track of the snippet".into()));
+    let limit = cgroup.as_ref().and_then(|c| {
+        if c.out_of_memory() {
+            Some(LimitHit::Memory)
+        } else if c.out_of_processes() {
+            Some(LimitHit::Processes)
+        } else {
+            None
+        }
+    });
+    let mut exit = exit;
     // The sandbox's own failure, not the snippet's.
     if exit == Exit::Code(SANDBOX_FAILED)
         && let [only] = output.as_slice()
-        && let Some(message) = only.text.strip_prefix(sandbox::FAILURE_PREFIX)
+        && let Some(message) = only.text.strip_prefix(FAILURE_PREFIX)
     {
         exit = Exit::Error(format!("the sandbox failed: {}", message.trim()));
     }
@@ -179,51 +188,147 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
         truncated,
         exit,
         millis: started.elapsed().as_millis() as u64,
-    }
-}
-
-fn failed(message: String, started: Instant) -> Execution {
-    Execution {
-        output: Vec::new(),
-        truncated: false,
-        exit: Exit::Error(message),
-        millis: started.elapsed().as_millis() as u64,
+        limit,
     }
 }
 
 fn status_exit(status: std::process::ExitStatus) -> Exit {
+    use std::os::unix::process::ExitStatusExt;
     if let Some(code) = status.code() {
         return Exit::Code(code);
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return Exit::Signal(signal);
-        }
+    match status.signal() {
+        Some(signal) => Exit::Signal(signal),
+        None => Exit::Error(format!("ended with {status}")),
     }
-    Exit::Error(format!("ended with {status}"))
 }
 
-fn spawn_reader(
-    mut pipe: impl Read + Send + 'static,
-    stream: Stream,
-    sender: mpsc::Sender<Option<(Stream, Vec<u8>)>>,
-) {
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            match pipe.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if sender.send(Some((stream, buf[..n].to_vec()))).is_err() {
-                        return;
-                    }
+/// The receiving end of a run's output.
+struct Capture {
+    receiver: UnixDatagram,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    buffer: std::cell::RefCell<Vec<u8>>,
+}
+
+/// Binds `socket` to a fresh abstract address chosen by the kernel.
+fn autobind(socket: &UnixDatagram) -> std::io::Result<Vec<u8>> {
+    // SAFETY: a zeroed `sockaddr_un` of which only the family is passed,
+    // which asks the kernel for a unique abstract name.
+    let result = unsafe {
+        let mut address: libc::sockaddr_un = std::mem::zeroed();
+        address.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        libc::bind(
+            socket.as_raw_fd(),
+            (&address as *const libc::sockaddr_un).cast(),
+            std::mem::size_of::<libc::sa_family_t>() as libc::socklen_t,
+        )
+    };
+    if result != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let address = socket.local_addr()?;
+    Ok(address.as_abstract_name().unwrap_or_default().to_vec())
+}
+
+/// A sending socket's buffer: one write of up to this size is one
+/// datagram. Root may raise it past the system's maximum.
+const SEND_BUFFER: libc::c_int = 64 << 20;
+
+impl Capture {
+    /// The receiver, and the snippet's stdout and stderr.
+    fn new() -> std::io::Result<(Capture, OwnedFd, OwnedFd)> {
+        let receiver = UnixDatagram::unbound()?;
+        autobind(&receiver)?;
+        let address = receiver.local_addr()?;
+        let sender = || -> std::io::Result<(UnixDatagram, Vec<u8>)> {
+            let socket = UnixDatagram::unbound()?;
+            let name = autobind(&socket)?;
+            for option in [libc::SO_SNDBUFFORCE, libc::SO_SNDBUF] {
+                // SAFETY: setsockopt with a correctly sized int.
+                let set = unsafe {
+                    libc::setsockopt(
+                        socket.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        option,
+                        (&SEND_BUFFER as *const libc::c_int).cast(),
+                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                    )
+                };
+                if set == 0 {
+                    break;
                 }
             }
+            socket.connect_addr(&address)?;
+            Ok((socket, name))
+        };
+        let (out, stdout) = sender()?;
+        let (err, stderr) = sender()?;
+        receiver.set_nonblocking(true)?;
+        let capture = Capture {
+            receiver,
+            stdout,
+            stderr,
+            buffer: std::cell::RefCell::new(vec![0; 256 * 1024]),
+        };
+        Ok((capture, OwnedFd::from(out), OwnedFd::from(err)))
+    }
+
+    /// Waits up to `timeout` for output.
+    fn wait_readable(&self, timeout: Duration) {
+        let mut poll = libc::pollfd {
+            fd: self.receiver.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut poll, 1, timeout.as_millis() as libc::c_int) };
+    }
+
+    /// Takes every datagram queued so far, in order.
+    fn drain(&self, collector: &mut Collector) {
+        let mut buffer = self.buffer.borrow_mut();
+        loop {
+            // SAFETY: `recvfrom` into our buffer and a zeroed address of
+            // the size given; MSG_TRUNC returns a datagram's whole length.
+            let (length, name) = unsafe {
+                let mut address: libc::sockaddr_un = std::mem::zeroed();
+                let mut size = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+                let length = libc::recvfrom(
+                    self.receiver.as_raw_fd(),
+                    buffer.as_mut_ptr().cast(),
+                    buffer.len(),
+                    libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+                    (&mut address as *mut libc::sockaddr_un).cast(),
+                    &mut size,
+                );
+                let path_len =
+                    (size as usize).saturating_sub(std::mem::size_of::<libc::sa_family_t>());
+                let name: Vec<u8> = address.sun_path[..path_len.min(108)]
+                    .iter()
+                    .map(|&c| c as u8)
+                    .collect();
+                (length, name)
+            };
+            if length < 0 {
+                return;
+            }
+            // Abstract names start with a NUL byte.
+            let name = name.get(1..).unwrap_or_default();
+            let stream = if name == self.stdout.as_slice() {
+                Stream::Stdout
+            } else if name == self.stderr.as_slice() {
+                Stream::Stderr
+            } else {
+                continue;
+            };
+            let length = length as usize;
+            collector.push(stream, &buffer[..length.min(buffer.len())]);
+            if length > buffer.len() {
+                collector.truncated = true;
+            }
         }
-        let _ = sender.send(None);
-    });
+    }
 }
 
 /// Keeps output in order, up to `limit` bytes in all.
@@ -232,7 +337,7 @@ struct Collector {
     kept: usize,
     truncated: bool,
     /// Raw bytes per chunk, so that a UTF-8 character split between two
-    /// reads is decoded whole.
+    /// writes is decoded whole.
     raw: Vec<(Stream, Vec<u8>)>,
 }
 

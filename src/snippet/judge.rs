@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::options::{Mode, SnippetOptions};
-use super::{Compile, Execution, Exit, SnippetRun};
+use super::{Compile, Execution, Exit, LimitHit, SnippetRun};
 
 /// How a run turned out against its options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,28 +132,43 @@ fn limit_hit(options: &SnippetOptions, execution: &Execution) -> Option<String> 
             "; raise it with `// kiln: {setting} = {value}` (or `{setting}={value}` in the fence) or `snippets.{setting}` in `kiln.toml`"
         )
     };
-    match &execution.exit {
-        Exit::Signal(6) if output.contains("memory allocation of") => Some(format!(
+    let memory = || {
+        format!(
             "ran out of memory: its limit is {}{}",
             human_size(options.memory),
             raise("memory", "4GiB")
-        )),
-        Exit::Code(101)
+        )
+    };
+    let processes = || {
+        format!(
+            "could not start another process or thread: its limit is {} processes and threads{}",
+            options.processes,
+            raise("processes", "1024")
+        )
+    };
+    let disk = || {
+        format!(
+            "ran out of disk space: its limit is {} for all its files together{}",
+            human_size(options.disk),
+            raise("disk", "4GiB")
+        )
+    };
+    let failed = execution.exit != Exit::Code(0);
+    match (&execution.exit, execution.limit) {
+        (_, Some(LimitHit::Memory)) if failed => Some(memory()),
+        (Exit::Signal(6), _) if output.contains("memory allocation of") => Some(memory()),
+        (_, Some(LimitHit::Processes)) if failed => Some(processes()),
+        (Exit::Code(101), _)
             if output.contains("Resource temporarily unavailable")
                 || output.contains("failed to spawn thread") =>
         {
-            Some(format!(
-                "could not start another process or thread: its limit is {} processes and threads{}",
-                options.processes,
-                raise("processes", "1024")
-            ))
+            Some(processes())
         }
-        Exit::Signal(24) => {
-            Some("used up its CPU time limit (`snippets.cpu_time` in `kiln.toml`)".to_owned())
+        (Exit::Signal(24), _) => {
+            Some("used up its CPU time limit; raise `snippets.cpu_time` in `kiln.toml`".to_owned())
         }
-        Exit::Signal(25) => Some(
-            "wrote a file larger than its limit (`snippets.file_size` in `kiln.toml`)".to_owned(),
-        ),
+        (Exit::Signal(25), _) => Some(disk()),
+        (Exit::Code(_), _) if failed && output.contains("No space left on device") => Some(disk()),
         _ => None,
     }
 }
@@ -248,6 +263,7 @@ mod tests {
                 exit,
                 truncated: false,
                 millis: 3,
+                limit: None,
             }),
             toolchain: String::new(),
             ran_at: None,

@@ -35,12 +35,12 @@ pub use cache::Cache;
 pub use collect::{Collected, collect_snippets};
 pub use deps::{Dependencies, Extern, MANIFEST, crates_used};
 pub use doctest::{PreparedCode, prepare, split_hidden_lines};
-pub use exec::{Chunk, Execution, Exit, SANDBOX_FAILED, Stream};
+pub use exec::{Chunk, Execution, Exit, LimitHit, Stream};
 pub use judge::{Outcome, Verdict, judge, signal_name};
 pub use options::{Mode, SnippetOptions};
 pub use sandbox::{
-    COMMAND as SANDBOX_COMMAND, FAILURE_PREFIX as SANDBOX_FAILURE_PREFIX, Walls,
-    enter as enter_sandbox,
+    COMMAND as SANDBOX_COMMAND, FAILURE_PREFIX as SANDBOX_FAILURE_PREFIX, SANDBOX_FAILED, Scope,
+    Walls, enter as enter_sandbox,
 };
 
 /// The folder under the site root that holds linked snippets.
@@ -211,15 +211,15 @@ fn snippet_key(snippet: &Snippet, environment: &str, output_limit: usize) -> Str
     let mut hasher = blake3::Hasher::new();
     let options = &snippet.options;
     for part in [
-        "kiln-snippet-v3",
+        "kiln-snippet-v4",
         environment,
         &format!("{:?}", options.mode),
         &options.should_panic.to_string(),
         &options.edition,
         &options.timeout.as_millis().to_string(),
         &format!(
-            "{}|{}|{}",
-            options.network, options.memory, options.processes
+            "{}|{}|{}|{}",
+            options.network, options.memory, options.processes, options.disk
         ),
         &output_limit.to_string(),
         &snippet.code.file_name,
@@ -275,8 +275,9 @@ pub fn run_snippets(
     };
     let cargo_ran = deps.as_ref().is_some_and(|(_, ran)| *ran);
     let deps = deps.map(|(deps, _)| deps);
+    let package = deps::package_env(&options.root);
     let environment = format!(
-        "{compiler}\0{}\0{}",
+        "{compiler}\0{}\0{}\0{package:?}",
         deps.as_ref().map(|d| d.key.as_str()).unwrap_or_default(),
         sandbox::fingerprint(config)
     );
@@ -295,9 +296,23 @@ pub fn run_snippets(
             .as_ref()
             .map(Dependencies::rustc_args)
             .unwrap_or_default();
-        let plan = sandbox::plan(config).map_err(|message| Error::Sandbox { message })?;
+        let plan =
+            sandbox::plan(config, &options.root).map_err(|message| Error::Sandbox { message })?;
+        let read: Vec<PathBuf> = deps.iter().map(|d| d.search_dir.clone()).collect();
+        let crates: Vec<String> = deps
+            .iter()
+            .flat_map(|d| d.externs.iter().map(|e| e.name.clone()))
+            .collect();
+        let scratch = options.root.join(&config.cache_dir).join("tmp");
+        let env = compile::CompileEnv {
+            plan: plan.walls.is_some().then_some(&plan),
+            package: &package,
+            read: &read,
+            crates: &crates,
+            scratch: &scratch,
+        };
         let (fresh, invocations) =
-            compile_and_run(&misses, toolchain, &extra_args, (config, &plan))?;
+            compile_and_run(&misses, (toolchain, env), &extra_args, (config, &plan))?;
         rustc_invocations = invocations;
         for (key, run) in fresh {
             // A timeout may pass on a quieter machine: never cache one.
@@ -392,7 +407,7 @@ fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], cache: &Cache, fresh: b
 /// bar; returns each key's run and the number of rustc invocations.
 fn compile_and_run(
     misses: &[(String, &Snippet)],
-    toolchain: &toolchain::Toolchain,
+    (toolchain, env): (&toolchain::Toolchain, compile::CompileEnv<'_>),
     extra_args: &[std::ffi::OsString],
     (config, plan): (&SnippetConfig, &sandbox::Plan),
 ) -> Result<(Vec<(String, SnippetRun)>, usize), Errors> {
@@ -405,7 +420,7 @@ fn compile_and_run(
     progress.set_message("compiling snippets");
     let built = compile::compile_all(
         misses,
-        toolchain,
+        (toolchain, env),
         extra_args,
         &progress,
         compile::Merge::Allowed,
@@ -430,7 +445,7 @@ fn compile_and_run(
     if !retry.is_empty() {
         let alone = compile::compile_all(
             &retry,
-            toolchain,
+            (toolchain, env),
             extra_args,
             &progress,
             compile::Merge::Never,
@@ -485,14 +500,14 @@ fn build_and_run(
                         timeout: options.timeout,
                         output_limit: config.output_limit,
                         sandbox: walls.as_ref().map(|walls| exec::Sandboxed {
+                            plan,
                             walls,
                             limits: sandbox::Limits {
                                 memory: options.memory,
                                 processes: options.processes,
-                                file_size: plan.file_size,
+                                disk: options.disk,
                                 cpu_seconds: plan.cpu_seconds,
                             },
-                            env: &plan.env,
                         }),
                     };
                     let execution = (options.mode == Mode::Run)

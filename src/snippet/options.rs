@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{EDITIONS, SnippetConfig, parse_duration, parse_size};
+use crate::config::{EDITIONS, MIN_DISK, MIN_MEMORY, SnippetConfig, parse_duration, parse_size};
 use crate::markdown::fence_words;
 
 /// What kiln does with a snippet.
@@ -46,6 +46,8 @@ pub struct SnippetOptions {
     pub memory: u64,
     /// The processes and threads a run may have.
     pub processes: u64,
+    /// All the files a run may write together, in bytes.
+    pub disk: u64,
 }
 
 impl SnippetOptions {
@@ -59,6 +61,7 @@ impl SnippetOptions {
             network: false,
             memory: config.memory,
             processes: config.processes,
+            disk: config.disk,
         }
     }
 
@@ -82,7 +85,9 @@ pub fn fence_options(info: &str, config: &SnippetConfig) -> Result<SnippetOption
     let mut options = SnippetOptions::defaults(config);
     for word in fence_words(info).skip(1) {
         match word.split_once('=') {
-            Some((key, value)) if ["timeout", "memory", "processes"].contains(&key.trim()) => {
+            Some((key, value))
+                if ["timeout", "memory", "processes", "disk"].contains(&key.trim()) =>
+            {
                 apply_setting(&mut options, key.trim(), value.trim())
                     .map_err(|e| e.replace("`// kiln:` option", "fence option"))?;
             }
@@ -124,7 +129,7 @@ fn apply_flag(options: &mut SnippetOptions, word: &str) -> bool {
     true
 }
 
-const EXPECTED_OPTIONS: &str = "expected `ignore`, `no_run`, `compile_fail`, `should_panic`, `network`, `edition = 2021`, `timeout = 5s`, `memory = 4GiB` or `processes = 512`";
+const EXPECTED_OPTIONS: &str = "expected `ignore`, `no_run`, `compile_fail`, `should_panic`, `network`, `edition = 2021`, `timeout = 5s`, `memory = 4GiB`, `processes = 512` or `disk = 2GiB`";
 
 /// Options from a linked file's `// kiln: …` line, and the code to show
 /// (the file without that line).
@@ -148,9 +153,24 @@ fn apply_setting(options: &mut SnippetOptions, key: &str, value: &str) -> Result
         "edition" if EDITIONS.contains(&value) => {
             options.edition = value.to_owned();
         }
-        "memory" => {
-            options.memory =
-                parse_size(value).map_err(|e| format!("`// kiln:` option `memory`: {e}"))?;
+        "memory" | "disk" => {
+            let size = parse_size(value).map_err(|e| format!("`// kiln:` option `{key}`: {e}"))?;
+            let least = if key == "memory" {
+                MIN_MEMORY
+            } else {
+                MIN_DISK
+            };
+            if size < least {
+                return Err(format!(
+                    "`// kiln:` option `{key}`: `{value}` is too little; a run needs at least {} MiB",
+                    least >> 20
+                ));
+            }
+            if key == "memory" {
+                options.memory = size;
+            } else {
+                options.disk = size;
+            }
         }
         "processes" => {
             options.processes = value.parse().ok().filter(|&n: &u64| n > 0).ok_or_else(|| {

@@ -21,12 +21,15 @@ pub struct Toolchain {
     pub wrapper: Option<OsString>,
     /// The output of `rustc -vV`.
     pub version: String,
+    /// `rustc --print sysroot`: the toolchain's own folder.
+    pub sysroot: PathBuf,
 }
 
 #[derive(Serialize, Deserialize)]
 struct VersionRecord {
     fingerprint: String,
     version: String,
+    sysroot: PathBuf,
 }
 
 impl Toolchain {
@@ -45,28 +48,41 @@ impl Toolchain {
                 rustc,
                 wrapper,
                 version: record.version,
+                sysroot: record.sysroot,
             });
         }
-        let output = Command::new(&rustc)
-            .arg("-vV")
-            .output()
-            .map_err(|source| Error::NoRustc {
-                rustc: rustc.to_string_lossy().into_owned(),
-                source,
-            })?;
-        if !output.status.success() {
-            return Err(Error::RustcVersion {
-                rustc: rustc.to_string_lossy().into_owned(),
-                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-            });
-        }
-        let version = String::from_utf8_lossy(&output.stdout).into_owned();
+        // One run of the given rustc finds its toolchain; the toolchain's
+        // own compiler then says its version.
+        let run = |program: &OsString, args: &[&str]| {
+            let output = Command::new(program)
+                .args(args)
+                .output()
+                .map_err(|source| Error::NoRustc {
+                    rustc: program.to_string_lossy().into_owned(),
+                    source,
+                })?;
+            if !output.status.success() {
+                return Err(Error::RustcVersion {
+                    rustc: program.to_string_lossy().into_owned(),
+                    stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+                });
+            }
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        };
+        let sysroot = PathBuf::from(run(&rustc, &["--print", "sysroot"])?.trim());
+        let own = sysroot.join("bin/rustc");
+        let version = if own.is_file() {
+            run(&own.into_os_string(), &["-vV"])?
+        } else {
+            run(&rustc, &["-vV"])?
+        };
         if let Some(fingerprint) = fingerprint {
             cache.store_json(
                 "toolchain.json",
                 &VersionRecord {
                     fingerprint,
                     version: version.clone(),
+                    sysroot: sysroot.clone(),
                 },
             )?;
         }
@@ -74,6 +90,7 @@ impl Toolchain {
             rustc,
             wrapper,
             version,
+            sysroot,
         })
     }
 
@@ -102,6 +119,47 @@ impl Toolchain {
             }
             _ => text.to_owned(),
         }
+    }
+
+    /// What runs rustc inside the sandbox, and what it must read besides
+    /// the toolchain: the compiler itself where `RUSTC` is not set (no
+    /// rustup proxy, no wrapper: a wrapper's server and cache are outside
+    /// the walls); a custom `RUSTC` with its own folder, and rustup's
+    /// folders for the `rustc` it may call.
+    pub fn sandboxed(&self) -> (PathBuf, Vec<PathBuf>, Vec<(String, std::ffi::OsString)>) {
+        let custom = std::env::var_os("RUSTC").filter(|r| !r.is_empty());
+        let Some(program) = custom.and_then(|r| find_program(Path::new(&r))) else {
+            return (
+                self.sysroot.join("bin/rustc"),
+                vec![self.sysroot.clone()],
+                Vec::new(),
+            );
+        };
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let rustup = std::env::var_os("RUSTUP_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".rustup"));
+        let cargo = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".cargo"));
+        let program = std::path::absolute(&program).unwrap_or(program);
+        let mut read = vec![self.sysroot.clone()];
+        read.extend(program.parent().map(Path::to_owned));
+        read.extend(
+            [rustup.clone(), cargo.join("bin")]
+                .into_iter()
+                .filter(|p| p.exists()),
+        );
+        let mut env = vec![
+            ("RUSTUP_HOME".to_owned(), rustup.into_os_string()),
+            ("CARGO_HOME".to_owned(), cargo.into_os_string()),
+        ];
+        env.extend(
+            std::env::var_os("RUSTUP_TOOLCHAIN").map(|t| ("RUSTUP_TOOLCHAIN".to_owned(), t)),
+        );
+        (program, read, env)
     }
 
     /// A command that runs rustc, through the wrapper if there is one.

@@ -250,3 +250,70 @@ pub fn text(element: &scraper::ElementRef<'_>) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// A named pipe that counts the lines programs write to it during a
+/// build. A compile inside the sandbox sees the site read-only, but a pipe
+/// is no file: writing to it stays possible, so a counting `RUSTC` wrapper
+/// still reports every start.
+pub struct LineCounter {
+    file: fs::File,
+}
+
+impl LineCounter {
+    /// Opens (or first makes) the pipe at `path`; it must stay open while
+    /// the programs write, or their writes would wait for a reader.
+    pub fn open(path: &Path) -> LineCounter {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::OpenOptionsExt;
+        if !path.exists() {
+            let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+            // SAFETY: a NUL-terminated path alive for the call.
+            assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o666) }, 0);
+            // SAFETY: as above; the umask must not narrow its mode.
+            unsafe { libc::chmod(name.as_ptr(), 0o666) };
+        }
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .unwrap();
+        LineCounter { file }
+    }
+
+    /// The lines written since it was opened.
+    pub fn lines(mut self) -> Vec<String> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = self.file.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// The process ids of this machine whose command line contains `needle`
+/// (the test process itself aside).
+pub fn processes_running(needle: &str) -> Vec<String> {
+    let own = std::process::id().to_string();
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_string_lossy().into_owned();
+            if !pid.chars().all(|c| c.is_ascii_digit()) || pid == own {
+                return None;
+            }
+            let cmdline = fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            cmdline.contains(needle).then_some(pid)
+        })
+        .collect()
+}

@@ -1,0 +1,666 @@
+//! The helper's side: a fresh, single-threaded process that raises the
+//! walls a [`Request`] asks for on itself and then becomes the program.
+//!
+//! With namespaces, the helper clones a child into new user, mount, PID
+//! and network namespaces. That child is the PID namespace's init: it
+//! builds a root of its own (the system read-only, a private `/tmp` of the
+//! run's size, the few folders the request names), starts the program,
+//! reaps, and exits when the program does, at which point the kernel ends
+//! every process the program left behind. The helper mirrors the
+//! program's end, so kiln sees its exit status or signal.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::{DENY_VARIABLE, FAILURE_PREFIX, NOBODY, Namespaces, Profile, Request, SANDBOX_FAILED};
+
+type Result<T> = std::result::Result<T, String>;
+
+/// Where the run's home and working folder is inside its own root.
+pub const RUN_HOME: &str = "/tmp/kiln-run";
+
+/// `kiln-sandbox --request JSON [ARG…]` raises the walls and becomes the
+/// request's program, with `ARG…` after the request's own arguments;
+/// `--probe-inside` is the program of a probe. Returns only on failure.
+pub fn enter(args: &[OsString]) -> String {
+    match args {
+        [flag] if flag == "--probe-inside" => {
+            println!(
+                "{}",
+                serde_json::json!({ "uid": rustix::process::getuid().as_raw() })
+            );
+            std::process::exit(0)
+        }
+        [flag, json, rest @ ..] if flag == "--request" => {
+            match serde_json::from_slice::<Request>(json.as_bytes()) {
+                Ok(mut request) => {
+                    request.command.extend(rest.iter().cloned());
+                    run(&request)
+                }
+                Err(e) => format!("unreadable request: {e}"),
+            }
+        }
+        _ => "usage: kiln-sandbox --request JSON".to_owned(),
+    }
+}
+
+fn os_error(what: &str) -> String {
+    format!("{what}: {}", std::io::Error::last_os_error())
+}
+
+fn cstring(path: impl AsRef<OsStr>) -> Result<CString> {
+    CString::new(path.as_ref().as_bytes()).map_err(|_| "a path holds a NUL byte".to_owned())
+}
+
+fn run(request: &Request) -> String {
+    // SAFETY: asks for SIGKILL when kiln's thread that started us ends.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // Everything the run starts is counted in its cgroups.
+    for dir in &request.cgroups {
+        if let Err(e) = std::fs::write(dir.join("cgroup.procs"), "0") {
+            return format!("the limits failed: joining `{}`: {e}", dir.display());
+        }
+    }
+    if request.namespaces != Namespaces::None
+        && std::env::var(DENY_VARIABLE).as_deref() == Ok("namespaces")
+    {
+        return format!("namespaces denied by `{DENY_VARIABLE}`");
+    }
+    match request.namespaces {
+        Namespaces::None => become_program(request, false),
+        namespaces => spawn_init(request, namespaces),
+    }
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| format!("pipe: {e}"))
+}
+
+fn write_byte(fd: &OwnedFd, byte: u8) {
+    let _ = rustix::io::write(fd, &[byte]);
+}
+
+fn read_exact(fd: &OwnedFd, buf: &mut [u8]) -> bool {
+    let mut got = 0;
+    while got < buf.len() {
+        match rustix::io::read(fd, &mut buf[got..]) {
+            Ok(0) => return false,
+            Ok(n) => got += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// Clones the PID namespace's init, maps its user, waits for it, and ends
+/// as the program ended.
+fn spawn_init(request: &Request, namespaces: Namespaces) -> String {
+    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID;
+    if namespaces == Namespaces::Full {
+        flags |= libc::CLONE_NEWUSER;
+    }
+    if request.no_network {
+        flags |= libc::CLONE_NEWNET;
+    }
+    let (Ok((ready_r, ready_w)), Ok((status_r, status_w))) = (pipe(), pipe()) else {
+        return "cannot make pipes".to_owned();
+    };
+    // SAFETY: a fork-like clone (no new stack) of this single-threaded
+    // process; the child continues below with its own copy of memory.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    } as libc::pid_t;
+    if pid < 0 {
+        return os_error("cannot make namespaces");
+    }
+    if pid == 0 {
+        drop((ready_w, status_r));
+        let mut byte = [0u8];
+        let message = if !read_exact(&ready_r, &mut byte) || byte[0] != 1 {
+            "the user namespace could not be mapped".to_owned()
+        } else {
+            init(request, namespaces, status_w)
+        };
+        eprint!("{FAILURE_PREFIX}{message}");
+        // SAFETY: ends this process at once.
+        unsafe { libc::_exit(SANDBOX_FAILED) };
+    }
+    drop((ready_r, status_w));
+    let mapped = match namespaces {
+        Namespaces::Full => write_maps(pid, request.profile),
+        _ => Ok(()),
+    };
+    write_byte(&ready_w, u8::from(mapped.is_ok()));
+    let status = wait_for(pid);
+    if let Err(e) = mapped {
+        return e;
+    }
+    let mut bytes = [0u8; 4];
+    let status = if read_exact(&status_r, &mut bytes) {
+        i32::from_ne_bytes(bytes)
+    } else {
+        status
+    };
+    mirror(status)
+}
+
+fn wait_for(pid: libc::pid_t) -> i32 {
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    while unsafe { libc::waitpid(pid, &mut status, 0) } < 0
+        && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+    {}
+    status
+}
+
+/// Ends this process as a wait status says: the same exit code, or the
+/// same signal.
+fn mirror(status: i32) -> ! {
+    if libc::WIFSIGNALED(status) {
+        let signal = libc::WTERMSIG(status);
+        // SAFETY: restore the default action and send the signal to self.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::kill(libc::getpid(), signal);
+        }
+        std::process::exit(128 + signal)
+    }
+    std::process::exit(libc::WEXITSTATUS(status))
+}
+
+/// The child's user and group maps. A root builder's run is nobody
+/// outside (root inside, without capabilities once it runs); its compile
+/// keeps root, to read a toolchain under `/root`, inside a root of its
+/// own that holds nothing else. Anyone else stays who they are.
+fn write_maps(pid: libc::pid_t, profile: Profile) -> Result<()> {
+    let (uid, gid) = (
+        rustix::process::getuid().as_raw(),
+        rustix::process::getgid().as_raw(),
+    );
+    let write = |file: &str, text: &str| {
+        std::fs::write(format!("/proc/{pid}/{file}"), text).map_err(|e| format!("{file}: {e}"))
+    };
+    if uid == 0 {
+        let outside = if profile == Profile::Run { NOBODY } else { 0 };
+        write("uid_map", &format!("0 {outside} 1"))?;
+        write("gid_map", &format!("0 {outside} 1"))
+    } else {
+        write("setgroups", "deny")?;
+        write("uid_map", &format!("{uid} {uid} 1"))?;
+        write("gid_map", &format!("{gid} {gid} 1"))
+    }
+}
+
+/// The PID namespace's init: takes on its ids, raises the network and
+/// file walls, starts the program and reaps until it ends.
+fn init(request: &Request, namespaces: Namespaces, status: OwnedFd) -> String {
+    // SAFETY: as in `run`; the helper is this process's parent.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    if namespaces == Namespaces::Full && rustix::process::getuid().as_raw() == 0 {
+        // SAFETY: plain id changes of this single-threaded process.
+        let changed = unsafe {
+            libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setresgid(0, 0, 0) == 0
+                && libc::setresuid(0, 0, 0) == 0
+        };
+        if !changed {
+            return os_error("taking on the mapped user");
+        }
+    }
+    if request.no_network
+        && let Err(e) = loopback_up()
+    {
+        return format!("the network wall failed: {e}");
+    }
+    if let Err(e) = build_root(request) {
+        return format!("the file wall failed: {e}");
+    }
+    // SAFETY: fork of this single-threaded process.
+    let program = unsafe { libc::fork() };
+    if program < 0 {
+        return os_error("fork");
+    }
+    if program == 0 {
+        drop(status);
+        let message = become_program(request, true);
+        eprint!("{FAILURE_PREFIX}{message}");
+        // SAFETY: ends this process at once.
+        unsafe { libc::_exit(SANDBOX_FAILED) };
+    }
+    loop {
+        let mut wait_status = 0;
+        // SAFETY: reaping children, as an init does.
+        let pid = unsafe { libc::waitpid(-1, &mut wait_status, 0) };
+        if pid == program {
+            let _ = rustix::io::write(&status, &wait_status.to_ne_bytes());
+            // Our exit ends every process left in the namespace.
+            // SAFETY: ends this process at once.
+            unsafe { libc::_exit(0) };
+        }
+        if pid < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            // SAFETY: as above.
+            unsafe { libc::_exit(SANDBOX_FAILED) };
+        }
+    }
+}
+
+/// The system folders of a root of one's own, by profile. Compiles get no
+/// `/etc` but its `alternatives` (where `cc` may point).
+fn system_paths(profile: Profile) -> &'static [&'static str] {
+    match profile {
+        Profile::Run => &[
+            "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt",
+        ],
+        Profile::Compile => &[
+            "/usr",
+            "/bin",
+            "/sbin",
+            "/lib",
+            "/lib32",
+            "/lib64",
+            "/libx32",
+            "/etc/alternatives",
+        ],
+    }
+}
+
+const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
+
+fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    kind: Option<&str>,
+    flags: libc::c_ulong,
+    data: Option<&str>,
+) -> Result<()> {
+    let source = source.map(cstring).transpose()?;
+    let target_c = cstring(target)?;
+    let kind = kind.map(cstring).transpose()?;
+    let data = data.map(cstring).transpose()?;
+    let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    // SAFETY: NUL-terminated strings (or NULL) alive for the call.
+    let result = unsafe {
+        libc::mount(
+            ptr(&source),
+            target_c.as_ptr(),
+            ptr(&kind),
+            flags,
+            ptr(&data).cast(),
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(os_error(&format!("mounting `{}`", target.display())))
+    }
+}
+
+/// Binds `source` (an open `O_PATH` descriptor) at `target`, read-only
+/// unless `writable`.
+fn bind(source: &OwnedFd, target: &Path, writable: bool) -> Result<()> {
+    let from = PathBuf::from(format!("/proc/self/fd/{}", source.as_raw_fd()));
+    mount(
+        Some(&from),
+        target,
+        None,
+        libc::MS_BIND | libc::MS_REC,
+        None,
+    )?;
+    let mut flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_NOSUID;
+    if !writable {
+        flags |= libc::MS_RDONLY;
+    }
+    mount(None, target, None, flags, None)
+}
+
+fn open_path(path: &Path) -> Result<OwnedFd> {
+    rustix::fs::open(
+        path,
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+/// Makes `target` (below the new root) a folder or an empty file to bind
+/// onto, as `source` is one or the other.
+fn mount_point(target: &Path, directory: bool) -> Result<()> {
+    let parent = target.parent().unwrap_or(target);
+    std::fs::create_dir_all(parent).map_err(|e| format!("`{}`: {e}", parent.display()))?;
+    let made = if directory {
+        std::fs::create_dir_all(target)
+    } else {
+        std::fs::write(target, b"")
+    };
+    made.map_err(|e| format!("`{}`: {e}", target.display()))
+}
+
+/// Builds the run's own root on a tmpfs and moves into it: the system
+/// read-only, a few devices, a fresh `/proc` of the PID namespace, a
+/// private `/tmp` of the run's size, and the request's own folders at
+/// their usual paths. The old root is detached: nothing else of the host
+/// is reachable, its sockets included.
+fn build_root(request: &Request) -> Result<()> {
+    mount(
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        None,
+    )?;
+    // Opened before `/tmp` is covered, since they may live there.
+    let mut system = Vec::new();
+    for path in system_paths(request.profile).iter().map(Path::new) {
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(path).map_err(|e| e.to_string())?;
+                system.push((path, Err(target)));
+            }
+            Ok(_) => system.push((path, Ok(open_path(path)?))),
+            Err(_) => {}
+        }
+    }
+    let covered = |path: &Path| {
+        system
+            .iter()
+            .any(|(dir, fd)| fd.is_ok() && path.starts_with(dir))
+    };
+    let mut own = Vec::new();
+    for (path, writable) in request
+        .read
+        .iter()
+        .map(|p| (p, false))
+        .chain(request.write.iter().map(|p| (p, true)))
+    {
+        if !covered(path) {
+            own.push((path, writable, open_path(path)?, path.is_dir()));
+        }
+    }
+    let new_root = Path::new("/tmp");
+    mount(
+        Some(Path::new("tmpfs")),
+        new_root,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV,
+        Some("size=16m,mode=0755"),
+    )?;
+    let inside = |path: &Path| new_root.join(path.strip_prefix("/").unwrap_or(path));
+    for (path, source) in &system {
+        match source {
+            Ok(fd) => {
+                mount_point(&inside(path), true)?;
+                bind(fd, &inside(path), false)?;
+            }
+            Err(link) => {
+                std::os::unix::fs::symlink(link, inside(path)).map_err(|e| e.to_string())?
+            }
+        }
+    }
+    for device in DEVICES {
+        let target = inside(&Path::new("/dev").join(device));
+        mount_point(&target, false)?;
+        bind(&open_path(&Path::new("/dev").join(device))?, &target, true)?;
+    }
+    for (link, to) in [
+        ("dev/shm", "/tmp"),
+        ("dev/fd", "/proc/self/fd"),
+        ("dev/stdin", "/proc/self/fd/0"),
+        ("dev/stdout", "/proc/self/fd/1"),
+        ("dev/stderr", "/proc/self/fd/2"),
+    ] {
+        std::os::unix::fs::symlink(to, new_root.join(link)).map_err(|e| e.to_string())?;
+    }
+    let tmp = inside(Path::new("/tmp"));
+    mount_point(&tmp, true)?;
+    mount(
+        Some(Path::new("tmpfs")),
+        &tmp,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV,
+        Some(&format!("size={},mode=1777", request.tmp_size.max(4096))),
+    )?;
+    if request.profile == Profile::Run {
+        std::fs::create_dir(inside(Path::new(RUN_HOME))).map_err(|e| e.to_string())?;
+    }
+    for (path, writable, fd, directory) in &own {
+        mount_point(&inside(path), *directory)?;
+        bind(fd, &inside(path), *writable)?;
+    }
+    let proc = inside(Path::new("/proc"));
+    mount_point(&proc, true)?;
+    mount(
+        Some(Path::new("proc")),
+        &proc,
+        Some("proc"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        None,
+    )?;
+    let old = new_root.join(".old");
+    mount_point(&old, true)?;
+    let (root_c, old_c) = (cstring(new_root)?, cstring(&old)?);
+    // SAFETY: two NUL-terminated paths alive for the call.
+    if unsafe { libc::syscall(libc::SYS_pivot_root, root_c.as_ptr(), old_c.as_ptr()) } != 0 {
+        return Err(os_error("pivot_root"));
+    }
+    std::env::set_current_dir("/").map_err(|e| e.to_string())?;
+    let old_c = cstring("/.old")?;
+    // SAFETY: a NUL-terminated path alive for the call.
+    if unsafe { libc::umount2(old_c.as_ptr(), libc::MNT_DETACH) } != 0 {
+        return Err(os_error("detaching the old root"));
+    }
+    let _ = std::fs::remove_dir("/.old");
+    mount(
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+        None,
+    )
+}
+
+/// Sets the limits, gives up root and every capability, raises Landlock
+/// where asked, and `exec`s the program. Returns only on failure.
+fn become_program(request: &Request, isolated: bool) -> String {
+    if let Some(limits) = &request.limits
+        && let Err(e) = set_limits(limits, request.per_run, isolated)
+    {
+        return format!("the limits failed: {e}");
+    }
+    let root = rustix::process::getuid().as_raw() == 0;
+    if !isolated && root && request.profile == Profile::Run {
+        // No user namespace to map root away: become nobody directly.
+        // SAFETY: plain id changes of this single-threaded process.
+        let dropped = unsafe {
+            libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setresgid(NOBODY, NOBODY, NOBODY) == 0
+                && libc::setresuid(NOBODY, NOBODY, NOBODY) == 0
+        };
+        if !dropped {
+            return os_error("becoming nobody");
+        }
+    }
+    drop_capabilities();
+    if request.landlock
+        && let Err(e) = confine_files(request, isolated)
+    {
+        return format!("the file wall failed: {e}");
+    }
+    // SAFETY: a flag on this process alone.
+    unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    if let Err(e) = std::env::set_current_dir(&request.workdir) {
+        return format!("cannot enter `{}`: {e}", request.workdir.display());
+    }
+    let error = exec(&request.command);
+    format!(
+        "cannot run `{}`: {error}",
+        request
+            .command
+            .first()
+            .map(|p| p.to_string_lossy())
+            .unwrap_or_default()
+    )
+}
+
+/// No capability survives the `exec`, even for a uid 0: root's special
+/// treatment is switched off and locked, and the bounding and ambient sets
+/// are emptied. Where the process has no capabilities to give up (an
+/// ordinary user), the calls fail harmlessly.
+fn drop_capabilities() {
+    const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
+    const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
+    const SECBIT_NO_SETUID_FIXUP: libc::c_ulong = 1 << 2;
+    const SECBIT_NO_SETUID_FIXUP_LOCKED: libc::c_ulong = 1 << 3;
+    // SAFETY: prctl calls that change only this process.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_SECUREBITS,
+            SECBIT_NOROOT
+                | SECBIT_NOROOT_LOCKED
+                | SECBIT_NO_SETUID_FIXUP
+                | SECBIT_NO_SETUID_FIXUP_LOCKED,
+        );
+        for capability in 0..64 {
+            libc::prctl(libc::PR_CAPBSET_DROP, capability);
+        }
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        );
+    }
+}
+
+/// Brings `lo` of the current network namespace up.
+fn loopback_up() -> Result<()> {
+    // SAFETY: plain socket and ioctl calls on a zeroed, correctly sized
+    // `ifreq` whose name is NUL-terminated.
+    unsafe {
+        let socket = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if socket < 0 {
+            return Err(os_error("socket"));
+        }
+        let mut request: libc::ifreq = std::mem::zeroed();
+        for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
+            *slot = *byte as libc::c_char;
+        }
+        let mut result = libc::ioctl(socket, libc::SIOCGIFFLAGS, &mut request);
+        if result == 0 {
+            request.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+            result = libc::ioctl(socket, libc::SIOCSIFFLAGS, &request);
+        }
+        let error = std::io::Error::last_os_error();
+        libc::close(socket);
+        if result != 0 {
+            return Err(format!("bringing up the loopback: {error}"));
+        }
+    }
+    Ok(())
+}
+
+/// The resource limits. Where the run has cgroups (`per_run`), they bound
+/// its memory and processes as a whole; otherwise address space per
+/// process, and processes per user where the run has a user namespace of
+/// its own (`isolated`). CPU time is per process either way; its hard
+/// limit is a second above the soft one, so the program gets `SIGXCPU`
+/// (which kiln names) rather than a bare `SIGKILL`.
+fn set_limits(limits: &super::Limits, per_run: bool, isolated: bool) -> Result<()> {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+    let set = |resource: Resource, current: u64, maximum: u64, name: &str| {
+        setrlimit(
+            resource,
+            Rlimit {
+                current: Some(current),
+                maximum: Some(maximum),
+            },
+        )
+        .map_err(|e| format!("{name}: {e}"))
+    };
+    set(Resource::Fsize, limits.disk, limits.disk, "disk")?;
+    set(
+        Resource::Cpu,
+        limits.cpu_seconds,
+        limits.cpu_seconds + 1,
+        "CPU time",
+    )?;
+    if !per_run {
+        set(Resource::As, limits.memory, limits.memory, "memory")?;
+        if isolated {
+            set(
+                Resource::Nproc,
+                limits.processes,
+                limits.processes,
+                "processes",
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Landlock: inside a root of its own, everything readable and `/tmp` (and
+/// a compile's folder) writable; without one, the system readable and only
+/// the request's folders reachable.
+fn confine_files(request: &Request, isolated: bool) -> Result<()> {
+    use landlock::{
+        ABI, Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreatedAttr,
+        RulesetStatus, path_beneath_rules,
+    };
+    let abi = ABI::V1;
+    let readable: Vec<PathBuf> = if isolated {
+        vec![PathBuf::from("/")]
+    } else {
+        system_paths(request.profile)
+            .iter()
+            .map(PathBuf::from)
+            .chain(["/proc", "/dev"].map(PathBuf::from))
+            .chain(request.read.iter().cloned())
+            .collect()
+    };
+    let mut writable: Vec<PathBuf> = request.write.clone();
+    writable.push(request.workdir.clone());
+    if isolated {
+        writable.push(PathBuf::from("/tmp"));
+    }
+    let devices = DEVICES.map(|d| Path::new("/dev").join(d));
+    let status = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_all(abi))
+        .and_then(|r| r.create())
+        .and_then(|r| r.add_rules(path_beneath_rules(&readable, AccessFs::from_read(abi))))
+        .and_then(|r| r.add_rules(path_beneath_rules(&devices, AccessFs::from_all(abi))))
+        .and_then(|r| r.add_rules(path_beneath_rules(&writable, AccessFs::from_all(abi))))
+        .and_then(|r| r.restrict_self())
+        .map_err(|e| e.to_string())?;
+    match status.ruleset {
+        RulesetStatus::FullyEnforced => Ok(()),
+        other => Err(format!("Landlock is not enforced here ({other:?})")),
+    }
+}
+
+/// Replaces this process with `command`; returns only on failure.
+fn exec(command: &[OsString]) -> std::io::Error {
+    let args: Result<Vec<CString>> = command.iter().map(cstring).collect();
+    let Ok(args) = args else {
+        return std::io::Error::other("an argument holds a NUL byte");
+    };
+    if args.is_empty() {
+        return std::io::Error::other("no program");
+    }
+    let mut pointers: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    pointers.push(std::ptr::null());
+    // SAFETY: NUL-terminated strings in a NULL-terminated array, alive
+    // for the call; execv returns only on failure.
+    unsafe { libc::execv(pointers[0], pointers.as_ptr()) };
+    std::io::Error::last_os_error()
+}
