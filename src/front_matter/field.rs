@@ -56,7 +56,7 @@ impl Visitor<'_> for TextVisitor {
 /// A list of names, also accepted as a single string or as nothing. A
 /// `null` entry (a bare `- ` in YAML) is dropped and counted.
 #[derive(Debug, Default)]
-pub struct OneOrMany(pub Vec<String>, pub usize);
+pub struct OneOrMany(pub Vec<String>, pub usize, pub usize);
 
 impl<'de> Deserialize<'de> for OneOrMany {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -73,28 +73,30 @@ impl<'de> Deserialize<'de> for OneOrMany {
                 Ok(OneOrMany::default())
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(split_names(v), 0))
+                Ok(OneOrMany(split_names(v), 0, 0))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(vec![v.to_string()], 0))
+                Ok(OneOrMany(vec![v.to_string()], 0, 0))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(vec![v.to_string()], 0))
+                Ok(OneOrMany(vec![v.to_string()], 0, 0))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
                 let mut names: Vec<String> = Vec::new();
-                let mut nulls = 0;
+                let (mut nulls, mut blanks) = (0, 0);
                 while let Some(entry) = seq.next_element::<Option<Text>>()? {
                     let Some(Text(name)) = entry else {
                         nulls += 1;
                         continue;
                     };
                     let name = name.trim().to_owned();
-                    if !name.is_empty() && !names.contains(&name) {
+                    if name.is_empty() {
+                        blanks += 1;
+                    } else if !names.contains(&name) {
                         names.push(name);
                     }
                 }
-                Ok(OneOrMany(names, nulls))
+                Ok(OneOrMany(names, nulls, blanks))
             }
         }
         d.deserialize_any(V)

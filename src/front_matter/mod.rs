@@ -137,7 +137,17 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
     }
     let (extra, mut warnings) = unknown_fields(&mapping, &positions, path);
     let mut names = |key: &'static str| -> Result<Vec<String>, Error> {
-        let (names, nulls) = read(key).names()?;
+        let (names, nulls, blanks) = read(key).names()?;
+        if blanks > 0 {
+            warnings.push(Warning {
+                path: path.to_owned(),
+                line: positions.line(key).unwrap_or(2),
+                message: format!(
+                    "`{key}` has {blanks} blank entr{}, left out",
+                    if blanks == 1 { "y" } else { "ies" }
+                ),
+            });
+        }
         if nulls > 0 {
             warnings.push(Warning {
                 path: path.to_owned(),
@@ -156,6 +166,19 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
         names("allowed_groups")?,
         names("aliases")?,
     );
+    // Where the article or its redirects are published: inside the site.
+    let path_field = read("path").nonblank_text()?;
+    for (key, value) in path_field
+        .iter()
+        .map(|p| ("path", p))
+        .chain(aliases.iter().map(|a| ("aliases", a)))
+    {
+        if let Some(why) = escapes(value) {
+            return Err(read(key).error(format!(
+                "`{value}` {why}; write a path inside the site, such as `team/my-article`"
+            )));
+        }
+    }
     let thumbnail = match read("thumbnail").value::<Thumbnail>()? {
         Some(Thumbnail::Path(p)) if p.is_empty() => None,
         other => other,
@@ -170,7 +193,7 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
         updated_at: read("updated_at").value::<Date>()?,
         tldr: read("tldr").nonblank_text()?,
         slug,
-        path: read("path").nonblank_text()?,
+        path: path_field,
         draft: read("draft").value::<bool>()?.unwrap_or(false),
         private: read("private").value::<bool>()?.unwrap_or(false),
         allowed_groups,
@@ -184,6 +207,22 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
         body_line: fenced.closing_line + 1,
         warnings,
     })
+}
+
+/// Why a `path:` or `aliases:` value would leave the site (or be read
+/// differently on another system), if it would.
+fn escapes(value: &str) -> Option<&'static str> {
+    if value.contains('\\') {
+        Some("holds a backslash; separate folders with `/`")
+    } else if value.split('/').any(|part| part == "..") {
+        Some("climbs out of the site with `..`")
+    } else if value.split('/').any(|part| part == ".") {
+        Some("names the folder `.`")
+    } else if value.contains(['?', '#', '%', '\0']) {
+        Some("holds `?`, `#`, `%` or a NUL, which a published path cannot")
+    } else {
+        None
+    }
 }
 
 /// Whether a `slug:` value is a path of URL words.
@@ -221,11 +260,11 @@ impl FieldReader<'_> {
         Ok(self.text()?.filter(|t| !t.trim().is_empty()))
     }
 
-    /// The names and how many `null` entries were dropped.
-    fn names(&self) -> Result<(Vec<String>, usize), Error> {
+    /// The names, and how many `null` and blank entries were dropped.
+    fn names(&self) -> Result<(Vec<String>, usize, usize), Error> {
         Ok(self
             .value::<OneOrMany>()?
-            .map(|n| (n.0, n.1))
+            .map(|n| (n.0, n.1, n.2))
             .unwrap_or_default())
     }
 }
