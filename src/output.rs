@@ -167,8 +167,12 @@ impl Staging {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "public".to_owned());
+        // Named for this process, so that the next build removes what an
+        // interrupted one left.
+        let prefix = format!(".{name}.staging-");
+        remove_leftovers(&parent, &prefix);
         let dir = tempfile::Builder::new()
-            .prefix(&format!(".{name}.staging-"))
+            .prefix(&format!("{prefix}{}-", std::process::id()))
             .tempdir_in(&parent)
             .map_err(|source| Error::Write {
                 path: parent.clone(),
@@ -371,6 +375,29 @@ fn save_manifest(path: &Path, manifest: &BTreeMap<String, Entry>) -> Result<(), 
         source: std::io::Error::other(e),
     })?;
     write_atomic(path, &[&json])
+}
+
+/// Removes the folders under `dir` whose names start with `prefix` and
+/// then the id of a process that is gone: what an interrupted kiln left
+/// (a process still running keeps its own).
+pub fn remove_leftovers(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|rest| rest.split(['-', '.']).next())
+            .filter(|pid| !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Replaces `target` with the staging folder. Returns where the old site

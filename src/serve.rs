@@ -115,6 +115,7 @@ async fn run(
             status.clone(),
             error_overlay,
         ))
+        .layer(middleware::from_fn(unservable))
         .layer(livereload)
         .with_state(status.clone());
 
@@ -360,6 +361,29 @@ fn watch(
         }
     });
     Ok(())
+}
+
+/// The longest URL path `serve` reads; past it, 414.
+const LONGEST_PATH: usize = 4096;
+
+/// A path no file system could hold (too long, or a part longer than a
+/// file name may be) is the site's 404, or 414 for an overlong one,
+/// never a server error.
+async fn unservable(
+    mut request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    if path.len() > LONGEST_PATH {
+        return (StatusCode::URI_TOO_LONG, "URI too long\n").into_response();
+    }
+    let too_long = path
+        .split('/')
+        .any(|part| percent_encoding::percent_decode_str(part).count() > 255);
+    if too_long {
+        *request.uri_mut() = axum::http::Uri::from_static("/__kiln/no-such-page");
+    }
+    next.run(request).await
 }
 
 async fn status_json(State(status): State<Shared>) -> impl IntoResponse {

@@ -320,6 +320,13 @@ fn serve_refuses_paths_outside_the_site() {
     let (code, body) = get(server.port, "/no-such-page/");
     assert_eq!(code, 404);
     assert!(body.contains("Page not found"));
+    // A name longer than a file system allows is a 404 too, and an
+    // overlong URL a 414: never a server error.
+    let (code, body) = get(server.port, &format!("/{}/", "a".repeat(300)));
+    assert_eq!(code, 404);
+    assert!(body.contains("Page not found"));
+    assert_eq!(get(server.port, &format!("/{}", "a".repeat(10_000))).0, 414);
+    assert_eq!(get(server.port, &"/a".repeat(1_000)).0, 404);
     assert_eq!(get(server.port, "/a/").0, 200);
 }
 

@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::{Run, Site, assert_says, kiln_command, text};
 
 /// A site whose `snippets/Cargo.toml` depends on a small local crate,

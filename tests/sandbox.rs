@@ -460,3 +460,39 @@ fn temp_files_go_to_a_private_tmp_of_the_run() {
     assert!(!std::path::Path::new(&format!("/tmp/{name}-a")).exists());
     assert!(!std::path::Path::new(&format!("/tmp/{name}-b")).exists());
 }
+
+#[test]
+fn what_an_interrupted_build_left_is_removed_by_the_next() {
+    let site = Site::new();
+    site.file(
+        "content/a.md",
+        common::article("A", "```rust\nprintln!(\"ok\");\n```\n"),
+    );
+    // A process id that no process has: the largest the kernel hands out.
+    let gone: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse::<u32>()
+        .unwrap()
+        - 1;
+    assert!(!std::path::Path::new(&format!("/proc/{gone}")).exists());
+    let leftovers = [
+        site.path(&format!(".public.staging-{gone}-abc")),
+        site.path(&format!(".public.staging-{gone}-abc.old")),
+        site.path(&format!(".kiln-cache/tmp/snippets-{gone}-abc")),
+        std::env::temp_dir().join(format!("kiln-run-{gone}-abc")),
+    ];
+    for dir in &leftovers {
+        std::fs::create_dir_all(dir.join("inside")).unwrap();
+    }
+    site.build();
+    for dir in &leftovers {
+        assert!(!dir.exists(), "{} is still there", dir.display());
+    }
+    let names: Vec<String> = std::fs::read_dir(site.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("staging"))
+        .collect();
+    assert_eq!(names, Vec::<String>::new());
+}

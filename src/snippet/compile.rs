@@ -361,15 +361,7 @@ fn scratch_dir(scratch: &Path) -> Result<tempfile::TempDir, Error> {
         source,
     };
     std::fs::create_dir_all(scratch).map_err(fail)?;
-    if let Ok(entries) = std::fs::read_dir(scratch) {
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let pid = name.to_str().and_then(|n| n.split('-').nth(1));
-            if pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
-    }
+    crate::output::remove_leftovers(scratch, "snippets-");
     tempfile::Builder::new()
         .prefix(&format!("snippets-{}-", std::process::id()))
         .tempdir_in(scratch)

@@ -86,7 +86,8 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
         millis: started.elapsed().as_millis() as u64,
         limit: None,
     };
-    let folder = match tempfile::Builder::new().prefix("kiln-run-").tempdir() {
+    let prefix = format!("kiln-run-{}-", std::process::id());
+    let folder = match tempfile::Builder::new().prefix(&prefix).tempdir() {
         Ok(dir) => dir,
         Err(e) => return fail(format!("cannot make a working folder: {e}")),
     };

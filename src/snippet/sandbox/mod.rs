@@ -243,6 +243,10 @@ pub fn plan(config: &SnippetConfig, root: &Path) -> Result<Plan, String> {
         cgroups: None,
         snippets,
     };
+    // Run folders an interrupted build left behind.
+    for prefix in ["kiln-run-", "kiln-probe-"] {
+        crate::output::remove_leftovers(&std::env::temp_dir(), prefix);
+    }
     if config.sandbox == SandboxMode::Off {
         return Ok(plan);
     }
@@ -453,7 +457,7 @@ fn probe() -> Probe {
 fn try_walls(namespaces: Namespaces, landlock: bool) -> Result<(), String> {
     let (program, _) = helper().map_err(|e| format!("cannot find kiln's own binary: {e}"))?;
     let folder = tempfile::Builder::new()
-        .prefix("kiln-probe-")
+        .prefix(&format!("kiln-probe-{}-", std::process::id()))
         .tempdir()
         .map_err(|e| e.to_string())?;
     let root = rustix::process::geteuid().is_root();
