@@ -285,3 +285,42 @@ fn the_report_lists_every_snippet() {
         serde_json::from_slice(&std::fs::read(site.path("report.json")).unwrap()).unwrap();
     assert_eq!(report["snippets"][0]["cached"], true);
 }
+
+#[test]
+fn build_scripts_and_snippets_see_cargos_package_but_no_secret() {
+    let site = Site::new();
+    site.file(
+        "snippets/Cargo.toml",
+        "[package]\nname = \"kb-snippets\"\nversion = \"2.3.4-beta.1\"\nauthors = [\"A\", \"B\"]\nedition = \"2021\"\n\n[dependencies]\nprobe = { path = \"../crates/probe\" }\n",
+    );
+    site.file(
+        "crates/probe/Cargo.toml",
+        "[package]\nname = \"probe\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n",
+    );
+    site.file(
+        "crates/probe/build.rs",
+        "fn main() {\n    let seen = std::env::var(\"KILN_TEST_BUILD_SECRET\").unwrap_or_else(|_| \"nothing\".into());\n    println!(\"cargo:rustc-env=SEEN={seen}\");\n}\n",
+    );
+    site.file(
+        "crates/probe/src/lib.rs",
+        "pub const SEEN: &str = env!(\"SEEN\");\n",
+    );
+    article_with(
+        &site,
+        "```rust\nprintln!(\"{} {} {} {}\", probe::SEEN, env!(\"CARGO_PKG_NAME\"), env!(\"CARGO_PKG_VERSION_PRE\"), env!(\"CARGO_PKG_AUTHORS\"));\n```\n",
+    );
+    let output = kiln_command(site.root(), &["build"])
+        .env("KILN_TEST_BUILD_SECRET", "TOKEN-77aa")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page = site.page("a/index.html");
+    assert_eq!(
+        page.texts(".snippet-output samp"),
+        ["nothing kb-snippets beta.1 A:B"]
+    );
+}

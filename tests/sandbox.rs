@@ -496,3 +496,37 @@ fn what_an_interrupted_build_left_is_removed_by_the_next() {
         .collect();
     assert_eq!(names, Vec::<String>::new());
 }
+
+#[test]
+fn a_limit_too_small_to_start_is_an_error_and_cpu_time_is_named() {
+    let site = Site::new();
+    site.file("kiln.toml", "[snippets]\nmemory = \"1B\"\n");
+    site.file(
+        "content/a.md",
+        common::article("CPU", "```rust\nprintln!(\"hi\");\n```\n"),
+    );
+    let run = site.kiln(&["build"]);
+    run.assert_failed();
+    assert_says(
+        &run,
+        "`snippets.memory` must be at least 16 MiB and `snippets.disk` at least 1 MiB",
+    );
+    site.file("kiln.toml", "[snippets]\ncpu_time = \"1s\"\n");
+    site.file(
+        "content/a.md",
+        common::article(
+            "CPU",
+            "```rust,memory=1B\nprintln!(\"hi\");\n```\n\n```rust,timeout=30s\nlet start = std::time::Instant::now();\nlet mut n = 0u64;\nwhile start.elapsed() < std::time::Duration::from_secs(20) { n = n.wrapping_add(1); }\nprintln!(\"{n}\");\n```\n",
+        ),
+    );
+    let run = site.kiln(&["build"]);
+    run.assert_failed();
+    assert_says(
+        &run,
+        "content/a.md:7: inline snippet: fence option `memory`: `1B` is too little; a run needs at least 16 MiB",
+    );
+    assert_says(
+        &run,
+        "content/a.md:11: inline snippet: used up its CPU time limit; raise `snippets.cpu_time` in `kiln.toml`",
+    );
+}

@@ -347,6 +347,53 @@ pub fn package_env(root: &Path) -> Vec<(String, String)> {
     env
 }
 
+/// The variables cargo (and so the dependencies' build scripts, which run
+/// outside the sandbox) may see: what it needs to find its toolchain,
+/// reach its registries and honour its settings, and no secret of the
+/// builder's (registry tokens included: keep them in cargo's credentials
+/// file).
+fn cargo_environment() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    const NAMES: [&str; 16] = [
+        "PATH",
+        "HOME",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+        "RUSTC",
+        "RUSTC_WRAPPER",
+        "LANG",
+        "TZ",
+        "TMPDIR",
+        "SOURCE_DATE_EPOCH",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+    ];
+    const PREFIXES: [&str; 6] = [
+        "LC_",
+        "CARGO_NET_",
+        "CARGO_HTTP_",
+        "CARGO_BUILD_",
+        "CARGO_REGISTRIES_",
+        "CARGO_SOURCE_",
+    ];
+    std::env::vars_os()
+        .filter(|(name, _)| {
+            let Some(name) = name.to_str() else {
+                return false;
+            };
+            let upper = name.to_ascii_uppercase();
+            let secret = upper.ends_with("_TOKEN") || upper.contains("CREDENTIAL");
+            !secret
+                && (NAMES.contains(&upper.as_str())
+                    || upper == "ALL_PROXY"
+                    || PREFIXES.iter().any(|p| upper.starts_with(p)))
+        })
+        .collect()
+}
+
 /// What cargo reports of one compiled target.
 #[derive(Deserialize)]
 struct Artifact {
@@ -399,6 +446,8 @@ fn run_cargo(
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(&cargo);
     build
+        .env_clear()
+        .envs(cargo_environment())
         .arg("build")
         .arg("--manifest-path")
         .arg(package.join("Cargo.toml"))
@@ -561,6 +610,8 @@ fn direct_dependencies(
 ) -> Result<Vec<(String, String, String, String)>, String> {
     let mut command = Command::new(cargo);
     command
+        .env_clear()
+        .envs(cargo_environment())
         .args(["metadata", "--format-version", "1", "--manifest-path"])
         .arg(package.join("Cargo.toml"))
         .stdin(std::process::Stdio::null());
