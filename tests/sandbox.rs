@@ -107,7 +107,7 @@ fn files_outside_the_snippets_folder_are_out_of_reach() {
         common::article(
             "Files",
             &format!(
-                "```rust\nprintln!(\"read: {{:?}}\", std::fs::read_to_string({secret:?}).map_err(|e| e.kind()));\nprintln!(\"write outside: {{:?}}\", std::fs::write({outside:?}, \"x\").map_err(|e| e.kind()));\nprintln!(\"write inside: {{:?}}\", std::fs::write(\"mine.txt\", \"x\").map_err(|e| e.kind()));\nprintln!(\"system: {{}}\", std::fs::read_to_string(\"/etc/hostname\").is_ok() || std::fs::read_to_string(\"/etc/passwd\").is_ok());\n```\n"
+                "```rust\nprintln!(\"read: {{:?}}\", std::fs::read_to_string({secret:?}).map_err(|e| e.kind()));\nprintln!(\"write outside: {{:?}}\", std::fs::write({outside:?}, \"x\").map_err(|e| e.kind()));\nprintln!(\"write inside: {{:?}}\", std::fs::write(\"mine.txt\", \"x\").map_err(|e| e.kind()));\nprintln!(\"system: {{}}\", std::fs::read_to_string(\"/etc/hostname\").is_ok() || std::fs::read_to_string(\"/etc/passwd\").is_ok());\nprintln!(\"root's files: {{}}\", std::fs::read_to_string(\"/etc/shadow\").is_ok());\n```\n"
             ),
         ),
     );
@@ -119,7 +119,9 @@ fn files_outside_the_snippets_folder_are_out_of_reach() {
     .assert_ok();
     assert_eq!(
         outputs(&site),
-        ["read: Err(NotFound) write outside: Err(NotFound) write inside: Ok(()) system: true"]
+        [
+            "read: Err(NotFound) write outside: Err(NotFound) write inside: Ok(()) system: true root's files: false"
+        ]
     );
     // Not even there: the run has a root of its own.
     assert!(!outside.exists());

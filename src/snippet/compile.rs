@@ -10,7 +10,8 @@
 //! macros may expand to anything), no `global_asm!` or `include!`, and the
 //! crate compiled with `-F unsafe_code` (which forbids `#[link_section]`,
 //! `#[no_mangle]`, `#[export_name]` and `unsafe`); a snippet it rejects
-//! is compiled alone. Other snippets merge only with their own article's.
+//! is compiled alone. Other snippets merge only with snippets shown on
+//! exactly the same pages (their own article's, as a rule).
 //!
 //! rustc runs inside the sandbox's walls (see `sandbox`), with cargo's
 //! package variables set as for a doctest.
@@ -53,6 +54,8 @@ pub struct CompileEnv<'a> {
     pub read: &'a [PathBuf],
     /// The names of the crates of `snippets/Cargo.toml`.
     pub crates: &'a [String],
+    /// The articles that show each snippet, by key.
+    pub pages: &'a std::collections::HashMap<String, Vec<usize>>,
     /// Where work folders go.
     pub scratch: &'a Path,
 }
@@ -104,15 +107,15 @@ pub fn compile_all(
         progress,
     };
     // By edition and trust: `None` for snippets any article may share a
-    // crate with, the article's index for the rest.
-    let mut groups: BTreeMap<(&str, Option<usize>), Vec<Unit<'_>>> = BTreeMap::new();
+    // crate with; for the rest, the articles that show the snippet (a
+    // linked file may stand in several), so that code shares a process
+    // only with code shown on exactly the same pages.
+    let mut groups: BTreeMap<(&str, Option<&[usize]>), Vec<Unit<'_>>> = BTreeMap::new();
     let mut alone: Vec<Unit<'_>> = Vec::new();
     for (key, snippet) in units {
-        let shareable = shareable(snippet, env.crates);
-        // A linked file may be shown in several articles: it shares a
-        // crate with no one article's code.
-        if merge == Merge::Allowed && snippet.mergeable() && (shareable || snippet.is_inline()) {
-            let trust = (!shareable).then_some(snippet.article);
+        if merge == Merge::Allowed && snippet.mergeable() {
+            let trust = (!shareable(snippet, env.crates))
+                .then(|| env.pages.get(key).map(Vec::as_slice).unwrap_or_default());
             groups
                 .entry((snippet.options.edition.as_str(), trust))
                 .or_default()

@@ -127,7 +127,7 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
             }
         }
     };
-    let (capture, stdout, stderr) = match Capture::new() {
+    let (capture, stdout, stderr) = match Capture::new(spec.output_limit) {
         Ok(parts) => parts,
         Err(e) => return fail(format!("cannot capture the output: {e}")),
     };
@@ -237,8 +237,9 @@ fn autobind(socket: &UnixDatagram) -> std::io::Result<Vec<u8>> {
 const SEND_BUFFER: libc::c_int = 64 << 20;
 
 impl Capture {
-    /// The receiver, and the snippet's stdout and stderr.
-    fn new() -> std::io::Result<(Capture, OwnedFd, OwnedFd)> {
+    /// The receiver, and the snippet's stdout and stderr; one write of up
+    /// to `limit` bytes is read whole.
+    fn new(limit: usize) -> std::io::Result<(Capture, OwnedFd, OwnedFd)> {
         let receiver = UnixDatagram::unbound()?;
         autobind(&receiver)?;
         let address = receiver.local_addr()?;
@@ -270,7 +271,10 @@ impl Capture {
             receiver,
             stdout,
             stderr,
-            buffer: std::cell::RefCell::new(vec![0; 256 * 1024]),
+            buffer: std::cell::RefCell::new(vec![
+                0;
+                limit.clamp(64 << 10, SEND_BUFFER as usize) + 1
+            ]),
         };
         Ok((capture, OwnedFd::from(out), OwnedFd::from(err)))
     }

@@ -304,11 +304,20 @@ pub fn run_snippets(
             .flat_map(|d| d.externs.iter().map(|e| e.name.clone()))
             .collect();
         let scratch = options.root.join(&config.cache_dir).join("tmp");
+        let mut pages: HashMap<String, Vec<usize>> = HashMap::new();
+        for (snippet, key) in snippets.iter().zip(&keys) {
+            let shown = pages.entry(key.clone()).or_default();
+            if !shown.contains(&snippet.article) {
+                shown.push(snippet.article);
+                shown.sort_unstable();
+            }
+        }
         let env = compile::CompileEnv {
             plan: plan.walls.is_some().then_some(&plan),
             package: &package,
             read: &read,
             crates: &crates,
+            pages: &pages,
             scratch: &scratch,
         };
         let (fresh, invocations) =

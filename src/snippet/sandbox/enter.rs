@@ -69,7 +69,7 @@ fn run(request: &Request) -> String {
         return format!("namespaces denied by `{DENY_VARIABLE}`");
     }
     match request.namespaces {
-        Namespaces::None => become_program(request, false),
+        Namespaces::None => become_program(request, Namespaces::None),
         namespaces => spawn_init(request, namespaces),
     }
 }
@@ -105,6 +105,7 @@ fn spawn_init(request: &Request, namespaces: Namespaces) -> String {
     if request.no_network {
         flags |= libc::CLONE_NEWNET;
     }
+    let builder_root = rustix::process::getuid().is_root();
     let (Ok((ready_r, ready_w)), Ok((status_r, status_w))) = (pipe(), pipe()) else {
         return "cannot make pipes".to_owned();
     };
@@ -129,7 +130,7 @@ fn spawn_init(request: &Request, namespaces: Namespaces) -> String {
         let message = if !read_exact(&ready_r, &mut byte) || byte[0] != 1 {
             "the user namespace could not be mapped".to_owned()
         } else {
-            init(request, namespaces, status_w)
+            init(request, namespaces, status_w, builder_root)
         };
         eprint!("{FAILURE_PREFIX}{message}");
         // SAFETY: ends this process at once.
@@ -203,10 +204,13 @@ fn write_maps(pid: libc::pid_t, profile: Profile) -> Result<()> {
 
 /// The PID namespace's init: takes on its ids, raises the network and
 /// file walls, starts the program and reaps until it ends.
-fn init(request: &Request, namespaces: Namespaces, status: OwnedFd) -> String {
+fn init(request: &Request, namespaces: Namespaces, status: OwnedFd, builder_root: bool) -> String {
     // SAFETY: as in `run`; the helper is this process's parent.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-    if namespaces == Namespaces::Full && rustix::process::getuid().as_raw() == 0 {
+    // A root builder's child takes on the mapped root of its namespace
+    // (nobody outside, for a run). It cannot ask `getuid()` whether it is
+    // root: its outside id is not mapped inside, and reads as nobody.
+    if namespaces == Namespaces::Full && builder_root {
         // SAFETY: plain id changes of this single-threaded process.
         let changed = unsafe {
             libc::setgroups(0, std::ptr::null()) == 0
@@ -222,7 +226,7 @@ fn init(request: &Request, namespaces: Namespaces, status: OwnedFd) -> String {
     {
         return format!("the network wall failed: {e}");
     }
-    if let Err(e) = build_root(request) {
+    if let Err(e) = build_root(request, namespaces, builder_root) {
         return format!("the file wall failed: {e}");
     }
     // SAFETY: fork of this single-threaded process.
@@ -232,7 +236,7 @@ fn init(request: &Request, namespaces: Namespaces, status: OwnedFd) -> String {
     }
     if program == 0 {
         drop(status);
-        let message = become_program(request, true);
+        let message = become_program(request, namespaces);
         eprint!("{FAILURE_PREFIX}{message}");
         // SAFETY: ends this process at once.
         unsafe { libc::_exit(SANDBOX_FAILED) };
@@ -350,7 +354,7 @@ fn mount_point(target: &Path, directory: bool) -> Result<()> {
 /// private `/tmp` of the run's size, and the request's own folders at
 /// their usual paths. The old root is detached: nothing else of the host
 /// is reachable, its sockets included.
-fn build_root(request: &Request) -> Result<()> {
+fn build_root(request: &Request, namespaces: Namespaces, builder_root: bool) -> Result<()> {
     mount(
         None,
         Path::new("/"),
@@ -430,7 +434,14 @@ fn build_root(request: &Request) -> Result<()> {
         Some(&format!("size={},mode=1777", request.tmp_size.max(4096))),
     )?;
     if request.profile == Profile::Run {
-        std::fs::create_dir(inside(Path::new(RUN_HOME))).map_err(|e| e.to_string())?;
+        let home = inside(Path::new(RUN_HOME));
+        std::fs::create_dir(&home).map_err(|e| e.to_string())?;
+        if builder_root && namespaces == Namespaces::WithoutUser {
+            // The run becomes nobody itself: its home is nobody's.
+            let nobody = Some(rustix::process::Uid::from_raw(NOBODY));
+            let group = Some(rustix::process::Gid::from_raw(NOBODY));
+            rustix::fs::chown(&home, nobody, group).map_err(|e| e.to_string())?;
+        }
     }
     for (path, writable, fd, directory) in &own {
         mount_point(&inside(path), *directory)?;
@@ -470,14 +481,15 @@ fn build_root(request: &Request) -> Result<()> {
 
 /// Sets the limits, gives up root and every capability, raises Landlock
 /// where asked, and `exec`s the program. Returns only on failure.
-fn become_program(request: &Request, isolated: bool) -> String {
+fn become_program(request: &Request, namespaces: Namespaces) -> String {
+    let isolated = namespaces != Namespaces::None;
     if let Some(limits) = &request.limits
-        && let Err(e) = set_limits(limits, request.per_run, isolated)
+        && let Err(e) = set_limits(limits, request.per_run, namespaces == Namespaces::Full)
     {
         return format!("the limits failed: {e}");
     }
-    let root = rustix::process::getuid().as_raw() == 0;
-    if !isolated && root && request.profile == Profile::Run {
+    let root = rustix::process::getuid().is_root();
+    if namespaces != Namespaces::Full && root && request.profile == Profile::Run {
         // No user namespace to map root away: become nobody directly.
         // SAFETY: plain id changes of this single-threaded process.
         let dropped = unsafe {
@@ -572,10 +584,10 @@ fn loopback_up() -> Result<()> {
 /// The resource limits. Where the run has cgroups (`per_run`), they bound
 /// its memory and processes as a whole; otherwise address space per
 /// process, and processes per user where the run has a user namespace of
-/// its own (`isolated`). CPU time is per process either way; its hard
+/// its own (`own_users`). CPU time is per process either way; its hard
 /// limit is a second above the soft one, so the program gets `SIGXCPU`
 /// (which kiln names) rather than a bare `SIGKILL`.
-fn set_limits(limits: &super::Limits, per_run: bool, isolated: bool) -> Result<()> {
+fn set_limits(limits: &super::Limits, per_run: bool, own_users: bool) -> Result<()> {
     use rustix::process::{Resource, Rlimit, setrlimit};
     let set = |resource: Resource, current: u64, maximum: u64, name: &str| {
         setrlimit(
@@ -596,7 +608,7 @@ fn set_limits(limits: &super::Limits, per_run: bool, isolated: bool) -> Result<(
     )?;
     if !per_run {
         set(Resource::As, limits.memory, limits.memory, "memory")?;
-        if isolated {
+        if own_users {
             set(
                 Resource::Nproc,
                 limits.processes,
