@@ -156,6 +156,9 @@ impl Walls {
         if self.environment {
             parts.push("clean environment");
         }
+        if !self.files && !parts.is_empty() {
+            parts.push("but the builder's rights to files");
+        }
         parts.join(", ")
     }
 }
@@ -551,6 +554,15 @@ mod tests {
         assert_eq!(
             some.describe(),
             "own files only, limits per process, clean environment"
+        );
+        let bare = Walls {
+            limits: Scope::Process,
+            environment: true,
+            ..Walls::default()
+        };
+        assert_eq!(
+            bare.describe(),
+            "limits per process, clean environment, but the builder's rights to files"
         );
     }
 }
