@@ -44,6 +44,17 @@ impl Boundary {
         }
     }
 
+    /// For a walk that follows links: an error when `entry` (the walk's
+    /// start, or a link) leads outside the root; nothing behind it should
+    /// be read then.
+    pub fn check_entry(&self, entry: &walkdir::DirEntry) -> Result<(), Error> {
+        if entry.path_is_symlink() || entry.depth() == 0 {
+            self.resolve(entry.path()).map(drop)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Whether `path` (which must exist) lies inside the root.
     pub fn contains(&self, path: &Path) -> bool {
         self.resolve(path).is_ok()

@@ -271,13 +271,10 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
             {
                 return false;
             }
-            if (e.path_is_symlink() || e.depth() == 0)
-                && let Err(error) = boundary.resolve(e.path())
-            {
-                outside.borrow_mut().push(error);
-                return false;
-            }
-            true
+            boundary
+                .check_entry(e)
+                .map_err(|error| outside.borrow_mut().push(error))
+                .is_ok()
         });
     let mut errors = Vec::new();
     let mut markdown = Vec::new();

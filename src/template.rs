@@ -70,9 +70,7 @@ impl Templates {
                         continue;
                     }
                 };
-                if (entry.path_is_symlink() || entry.depth() == 0)
-                    && let Err(error) = boundary.resolve(entry.path())
-                {
+                if let Err(error) = boundary.check_entry(&entry) {
                     errors.push(error);
                     continue;
                 }

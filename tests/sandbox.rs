@@ -30,9 +30,18 @@ fn outputs(site: &Site) -> Vec<String> {
         .collect()
 }
 
+/// Makes the site's folder private, as a home folder or a CI checkout
+/// often is: a root builder's snippets run as nobody, who cannot reach
+/// anything in it by its path.
+fn make_private(site: &Site) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(site.root(), std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
 #[test]
 fn secrets_in_the_environment_stay_out_and_allowed_ones_are_named() {
     let site = Site::new();
+    make_private(&site);
     site.file("kiln.toml", "[snippets]\nenv = [\"KILN_TEST_ALLOWED\"]\n");
     site.file(
         "content/a.md",
@@ -154,6 +163,7 @@ fn memory_and_process_limits_fail_with_their_names_while_others_pass() {
 #[test]
 fn required_fails_where_namespaces_are_forbidden_and_best_effort_says_so() {
     let site = Site::new();
+    make_private(&site);
     site.file(
         "content/a.md",
         common::article(

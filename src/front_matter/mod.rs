@@ -138,25 +138,17 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
     let (extra, mut warnings) = unknown_fields(&mapping, &positions, path);
     let mut names = |key: &'static str| -> Result<Vec<String>, Error> {
         let (names, nulls, blanks) = read(key).names()?;
-        if blanks > 0 {
-            warnings.push(Warning {
-                path: path.to_owned(),
-                line: positions.line(key).unwrap_or(2),
-                message: format!(
-                    "`{key}` has {blanks} blank entr{}, left out",
-                    if blanks == 1 { "y" } else { "ies" }
-                ),
-            });
-        }
-        if nulls > 0 {
-            warnings.push(Warning {
-                path: path.to_owned(),
-                line: positions.line(key).unwrap_or(2),
-                message: format!(
-                    "`{key}` has {nulls} empty (`null`) entr{}, left out",
-                    if nulls == 1 { "y" } else { "ies" }
-                ),
-            });
+        for (count, what) in [(blanks, "blank"), (nulls, "empty (`null`)")] {
+            if count > 0 {
+                warnings.push(Warning {
+                    path: path.to_owned(),
+                    line: positions.line(key).unwrap_or(2),
+                    message: format!(
+                        "`{key}` has {count} {what} entr{}, left out",
+                        if count == 1 { "y" } else { "ies" }
+                    ),
+                });
+            }
         }
         Ok(names)
     };

@@ -324,12 +324,14 @@ pub fn run_snippets(
             compile_and_run(&misses, (toolchain, env), &extra_args, (config, &plan))?;
         rustc_invocations = invocations;
         for (key, run) in fresh {
-            // A timeout may pass on a quieter machine: never cache one.
-            let timed_out = run
+            // A timeout may pass on a quieter machine, and a run that
+            // could not start (the sandbox failed) says nothing of the
+            // snippet: never cache either.
+            let transient = run
                 .execution
                 .as_ref()
-                .is_some_and(|e| e.exit == Exit::TimedOut);
-            if !timed_out {
+                .is_some_and(|e| matches!(e.exit, Exit::TimedOut | Exit::Error(_)));
+            if !transient {
                 cache.store(&key, &run)?;
             }
             runs.insert(key, Arc::new(run));

@@ -9,17 +9,13 @@
 //! every process the program left behind. The helper mirrors the
 //! program's end, so kiln sees its exit status or signal.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use super::root::{DEVICES, Result, build_root, cstring, open_sources, os_error, system_paths};
 use super::{DENY_VARIABLE, FAILURE_PREFIX, NOBODY, Namespaces, Profile, Request, SANDBOX_FAILED};
-
-type Result<T> = std::result::Result<T, String>;
-
-/// Where the run's home and working folder is inside its own root.
-pub const RUN_HOME: &str = "/tmp/kiln-run";
 
 /// `kiln-sandbox --request JSON [ARG…]` raises the walls and becomes the
 /// request's program, with `ARG…` after the request's own arguments;
@@ -44,14 +40,6 @@ pub fn enter(args: &[OsString]) -> String {
         }
         _ => "usage: kiln-sandbox --request JSON".to_owned(),
     }
-}
-
-fn os_error(what: &str) -> String {
-    format!("{what}: {}", std::io::Error::last_os_error())
-}
-
-fn cstring(path: impl AsRef<OsStr>) -> Result<CString> {
-    CString::new(path.as_ref().as_bytes()).map_err(|_| "a path holds a NUL byte".to_owned())
 }
 
 fn run(request: &Request) -> String {
@@ -130,7 +118,7 @@ fn spawn_init(request: &Request, namespaces: Namespaces) -> String {
         let message = if !read_exact(&ready_r, &mut byte) || byte[0] != 1 {
             "the user namespace could not be mapped".to_owned()
         } else {
-            init(request, namespaces, status_w, builder_root)
+            init(request, status_w, (namespaces, builder_root))
         };
         eprint!("{FAILURE_PREFIX}{message}");
         // SAFETY: ends this process at once.
@@ -204,9 +192,20 @@ fn write_maps(pid: libc::pid_t, profile: Profile) -> Result<()> {
 
 /// The PID namespace's init: takes on its ids, raises the network and
 /// file walls, starts the program and reaps until it ends.
-fn init(request: &Request, namespaces: Namespaces, status: OwnedFd, builder_root: bool) -> String {
+fn init(
+    request: &Request,
+    status: OwnedFd,
+    (namespaces, builder_root): (Namespaces, bool),
+) -> String {
     // SAFETY: as in `run`; the helper is this process's parent.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // Opened while this process still has the builder's own id: a root
+    // builder's run is nobody from the next step on, and nobody may not
+    // reach the site's folders by their paths.
+    let sources = match open_sources(request) {
+        Ok(sources) => sources,
+        Err(e) => return format!("the file wall failed: {e}"),
+    };
     // A root builder's child takes on the mapped root of its namespace
     // (nobody outside, for a run). It cannot ask `getuid()` whether it is
     // root: its outside id is not mapped inside, and reads as nobody.
@@ -226,7 +225,7 @@ fn init(request: &Request, namespaces: Namespaces, status: OwnedFd, builder_root
     {
         return format!("the network wall failed: {e}");
     }
-    if let Err(e) = build_root(request, namespaces, builder_root) {
+    if let Err(e) = build_root(request, &sources, (namespaces, builder_root)) {
         return format!("the file wall failed: {e}");
     }
     // SAFETY: fork of this single-threaded process.
@@ -258,227 +257,6 @@ fn init(request: &Request, namespaces: Namespaces, status: OwnedFd, builder_root
     }
 }
 
-/// The system folders of a root of one's own, by profile. Compiles get no
-/// `/etc` but its `alternatives` (where `cc` may point).
-fn system_paths(profile: Profile) -> &'static [&'static str] {
-    match profile {
-        Profile::Run => &[
-            "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt",
-        ],
-        Profile::Compile => &[
-            "/usr",
-            "/bin",
-            "/sbin",
-            "/lib",
-            "/lib32",
-            "/lib64",
-            "/libx32",
-            "/etc/alternatives",
-        ],
-    }
-}
-
-const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
-
-fn mount(
-    source: Option<&Path>,
-    target: &Path,
-    kind: Option<&str>,
-    flags: libc::c_ulong,
-    data: Option<&str>,
-) -> Result<()> {
-    let source = source.map(cstring).transpose()?;
-    let target_c = cstring(target)?;
-    let kind = kind.map(cstring).transpose()?;
-    let data = data.map(cstring).transpose()?;
-    let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
-    // SAFETY: NUL-terminated strings (or NULL) alive for the call.
-    let result = unsafe {
-        libc::mount(
-            ptr(&source),
-            target_c.as_ptr(),
-            ptr(&kind),
-            flags,
-            ptr(&data).cast(),
-        )
-    };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(os_error(&format!("mounting `{}`", target.display())))
-    }
-}
-
-/// Binds `source` (an open `O_PATH` descriptor) at `target`, read-only
-/// unless `writable`.
-fn bind(source: &OwnedFd, target: &Path, writable: bool) -> Result<()> {
-    let from = PathBuf::from(format!("/proc/self/fd/{}", source.as_raw_fd()));
-    mount(
-        Some(&from),
-        target,
-        None,
-        libc::MS_BIND | libc::MS_REC,
-        None,
-    )?;
-    let mut flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_NOSUID;
-    if !writable {
-        flags |= libc::MS_RDONLY;
-    }
-    mount(None, target, None, flags, None)
-}
-
-fn open_path(path: &Path) -> Result<OwnedFd> {
-    rustix::fs::open(
-        path,
-        rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
-    .map_err(|e| format!("`{}`: {e}", path.display()))
-}
-
-/// Makes `target` (below the new root) a folder or an empty file to bind
-/// onto, as `source` is one or the other.
-fn mount_point(target: &Path, directory: bool) -> Result<()> {
-    let parent = target.parent().unwrap_or(target);
-    std::fs::create_dir_all(parent).map_err(|e| format!("`{}`: {e}", parent.display()))?;
-    let made = if directory {
-        std::fs::create_dir_all(target)
-    } else {
-        std::fs::write(target, b"")
-    };
-    made.map_err(|e| format!("`{}`: {e}", target.display()))
-}
-
-/// Builds the run's own root on a tmpfs and moves into it: the system
-/// read-only, a few devices, a fresh `/proc` of the PID namespace, a
-/// private `/tmp` of the run's size, and the request's own folders at
-/// their usual paths. The old root is detached: nothing else of the host
-/// is reachable, its sockets included.
-fn build_root(request: &Request, namespaces: Namespaces, builder_root: bool) -> Result<()> {
-    mount(
-        None,
-        Path::new("/"),
-        None,
-        libc::MS_REC | libc::MS_PRIVATE,
-        None,
-    )?;
-    // Opened before `/tmp` is covered, since they may live there.
-    let mut system = Vec::new();
-    for path in system_paths(request.profile).iter().map(Path::new) {
-        match std::fs::symlink_metadata(path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                let target = std::fs::read_link(path).map_err(|e| e.to_string())?;
-                system.push((path, Err(target)));
-            }
-            Ok(_) => system.push((path, Ok(open_path(path)?))),
-            Err(_) => {}
-        }
-    }
-    let covered = |path: &Path| {
-        system
-            .iter()
-            .any(|(dir, fd)| fd.is_ok() && path.starts_with(dir))
-    };
-    let mut own = Vec::new();
-    for (path, writable) in request
-        .read
-        .iter()
-        .map(|p| (p, false))
-        .chain(request.write.iter().map(|p| (p, true)))
-    {
-        if !covered(path) {
-            own.push((path, writable, open_path(path)?, path.is_dir()));
-        }
-    }
-    let new_root = Path::new("/tmp");
-    mount(
-        Some(Path::new("tmpfs")),
-        new_root,
-        Some("tmpfs"),
-        libc::MS_NOSUID | libc::MS_NODEV,
-        Some("size=16m,mode=0755"),
-    )?;
-    let inside = |path: &Path| new_root.join(path.strip_prefix("/").unwrap_or(path));
-    for (path, source) in &system {
-        match source {
-            Ok(fd) => {
-                mount_point(&inside(path), true)?;
-                bind(fd, &inside(path), false)?;
-            }
-            Err(link) => {
-                std::os::unix::fs::symlink(link, inside(path)).map_err(|e| e.to_string())?
-            }
-        }
-    }
-    for device in DEVICES {
-        let target = inside(&Path::new("/dev").join(device));
-        mount_point(&target, false)?;
-        bind(&open_path(&Path::new("/dev").join(device))?, &target, true)?;
-    }
-    for (link, to) in [
-        ("dev/shm", "/tmp"),
-        ("dev/fd", "/proc/self/fd"),
-        ("dev/stdin", "/proc/self/fd/0"),
-        ("dev/stdout", "/proc/self/fd/1"),
-        ("dev/stderr", "/proc/self/fd/2"),
-    ] {
-        std::os::unix::fs::symlink(to, new_root.join(link)).map_err(|e| e.to_string())?;
-    }
-    let tmp = inside(Path::new("/tmp"));
-    mount_point(&tmp, true)?;
-    mount(
-        Some(Path::new("tmpfs")),
-        &tmp,
-        Some("tmpfs"),
-        libc::MS_NOSUID | libc::MS_NODEV,
-        Some(&format!("size={},mode=1777", request.tmp_size.max(4096))),
-    )?;
-    if request.profile == Profile::Run {
-        let home = inside(Path::new(RUN_HOME));
-        std::fs::create_dir(&home).map_err(|e| e.to_string())?;
-        if builder_root && namespaces == Namespaces::WithoutUser {
-            // The run becomes nobody itself: its home is nobody's.
-            let nobody = Some(rustix::process::Uid::from_raw(NOBODY));
-            let group = Some(rustix::process::Gid::from_raw(NOBODY));
-            rustix::fs::chown(&home, nobody, group).map_err(|e| e.to_string())?;
-        }
-    }
-    for (path, writable, fd, directory) in &own {
-        mount_point(&inside(path), *directory)?;
-        bind(fd, &inside(path), *writable)?;
-    }
-    let proc = inside(Path::new("/proc"));
-    mount_point(&proc, true)?;
-    mount(
-        Some(Path::new("proc")),
-        &proc,
-        Some("proc"),
-        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-        None,
-    )?;
-    let old = new_root.join(".old");
-    mount_point(&old, true)?;
-    let (root_c, old_c) = (cstring(new_root)?, cstring(&old)?);
-    // SAFETY: two NUL-terminated paths alive for the call.
-    if unsafe { libc::syscall(libc::SYS_pivot_root, root_c.as_ptr(), old_c.as_ptr()) } != 0 {
-        return Err(os_error("pivot_root"));
-    }
-    std::env::set_current_dir("/").map_err(|e| e.to_string())?;
-    let old_c = cstring("/.old")?;
-    // SAFETY: a NUL-terminated path alive for the call.
-    if unsafe { libc::umount2(old_c.as_ptr(), libc::MNT_DETACH) } != 0 {
-        return Err(os_error("detaching the old root"));
-    }
-    let _ = std::fs::remove_dir("/.old");
-    mount(
-        None,
-        Path::new("/"),
-        None,
-        libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
-        None,
-    )
-}
-
 /// Sets the limits, gives up root and every capability, raises Landlock
 /// where asked, and `exec`s the program. Returns only on failure.
 fn become_program(request: &Request, namespaces: Namespaces) -> String {
@@ -489,7 +267,26 @@ fn become_program(request: &Request, namespaces: Namespaces) -> String {
         return format!("the limits failed: {e}");
     }
     let root = rustix::process::getuid().is_root();
-    if namespaces != Namespaces::Full && root && request.profile == Profile::Run {
+    let to_nobody = namespaces != Namespaces::Full && root && request.profile == Profile::Run;
+    // What nobody may not reach by its path (a site in a private folder)
+    // is opened first: the program, and Landlock's folders.
+    let program = match request.command.first() {
+        Some(path) if to_nobody => match rustix::fs::open(
+            path,
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        ) {
+            Ok(fd) => Some(fd),
+            Err(e) => return format!("cannot open `{}`: {e}", path.to_string_lossy()),
+        },
+        _ => None,
+    };
+    let rules = match request.landlock.then(|| file_rules(request, isolated)) {
+        Some(Ok(rules)) => Some(rules),
+        Some(Err(e)) => return format!("the file wall failed: {e}"),
+        None => None,
+    };
+    if to_nobody {
         // No user namespace to map root away: become nobody directly.
         // SAFETY: plain id changes of this single-threaded process.
         let dropped = unsafe {
@@ -502,8 +299,8 @@ fn become_program(request: &Request, namespaces: Namespaces) -> String {
         }
     }
     drop_capabilities();
-    if request.landlock
-        && let Err(e) = confine_files(request, isolated)
+    if let Some(rules) = rules
+        && let Err(e) = confine_files(rules)
     {
         return format!("the file wall failed: {e}");
     }
@@ -512,7 +309,7 @@ fn become_program(request: &Request, namespaces: Namespaces) -> String {
     if let Err(e) = std::env::set_current_dir(&request.workdir) {
         return format!("cannot enter `{}`: {e}", request.workdir.display());
     }
-    let error = exec(&request.command);
+    let error = exec(&request.command, program.as_ref());
     format!(
         "cannot run `{}`: {error}",
         request
@@ -623,10 +420,10 @@ fn set_limits(limits: &super::Limits, per_run: bool, own_users: bool) -> Result<
 /// Landlock: inside a root of its own, everything readable and `/tmp` (and
 /// a compile's folder) writable; without one, the system readable and only
 /// the request's folders reachable.
-fn confine_files(request: &Request, isolated: bool) -> Result<()> {
+fn file_rules(request: &Request, isolated: bool) -> Result<landlock::RulesetCreated> {
     use landlock::{
         ABI, Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreatedAttr,
-        RulesetStatus, path_beneath_rules,
+        path_beneath_rules,
     };
     let abi = ABI::V1;
     let readable: Vec<PathBuf> = if isolated {
@@ -645,23 +442,28 @@ fn confine_files(request: &Request, isolated: bool) -> Result<()> {
         writable.push(PathBuf::from("/tmp"));
     }
     let devices = DEVICES.map(|d| Path::new("/dev").join(d));
-    let status = Ruleset::default()
+    Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(AccessFs::from_all(abi))
         .and_then(|r| r.create())
         .and_then(|r| r.add_rules(path_beneath_rules(&readable, AccessFs::from_read(abi))))
         .and_then(|r| r.add_rules(path_beneath_rules(&devices, AccessFs::from_all(abi))))
         .and_then(|r| r.add_rules(path_beneath_rules(&writable, AccessFs::from_all(abi))))
-        .and_then(|r| r.restrict_self())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// Puts this process under the Landlock `rules`.
+fn confine_files(rules: landlock::RulesetCreated) -> Result<()> {
+    let status = rules.restrict_self().map_err(|e| e.to_string())?;
     match status.ruleset {
-        RulesetStatus::FullyEnforced => Ok(()),
+        landlock::RulesetStatus::FullyEnforced => Ok(()),
         other => Err(format!("Landlock is not enforced here ({other:?})")),
     }
 }
 
-/// Replaces this process with `command`; returns only on failure.
-fn exec(command: &[OsString]) -> std::io::Error {
+/// Replaces this process with `command` (by its open descriptor
+/// `program` where there is one); returns only on failure.
+fn exec(command: &[OsString], program: Option<&OwnedFd>) -> std::io::Error {
     let args: Result<Vec<CString>> = command.iter().map(cstring).collect();
     let Ok(args) = args else {
         return std::io::Error::other("an argument holds a NUL byte");
@@ -671,8 +473,30 @@ fn exec(command: &[OsString]) -> std::io::Error {
     }
     let mut pointers: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     pointers.push(std::ptr::null());
-    // SAFETY: NUL-terminated strings in a NULL-terminated array, alive
-    // for the call; execv returns only on failure.
-    unsafe { libc::execv(pointers[0], pointers.as_ptr()) };
+    let Some(program) = program else {
+        // SAFETY: NUL-terminated strings in a NULL-terminated array, alive
+        // for the call; execv returns only on failure.
+        unsafe { libc::execv(pointers[0], pointers.as_ptr()) };
+        return std::io::Error::last_os_error();
+    };
+    let env: Vec<CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut pair = k.into_encoded_bytes();
+            pair.push(b'=');
+            pair.extend(v.into_encoded_bytes());
+            CString::new(pair).ok()
+        })
+        .collect();
+    let mut env_pointers: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+    env_pointers.push(std::ptr::null());
+    // SAFETY: an open descriptor and NULL-terminated arrays of
+    // NUL-terminated strings, alive for the call; returns only on failure.
+    unsafe {
+        libc::fexecve(
+            program.as_raw_fd(),
+            pointers.as_ptr(),
+            env_pointers.as_ptr(),
+        )
+    };
     std::io::Error::last_os_error()
 }

@@ -29,6 +29,7 @@
 
 mod cgroup;
 mod enter;
+mod root;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -38,7 +39,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{SandboxMode, SnippetConfig};
 
 pub use cgroup::RunCgroup;
-pub use enter::{RUN_HOME, enter};
+pub use enter::enter;
+pub use root::RUN_HOME;
 
 /// The name of the hidden command that raises the walls.
 pub const COMMAND: &str = "run-sandboxed";
