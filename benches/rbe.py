@@ -18,6 +18,7 @@ Usage: python3 benches/rbe.py [--kiln target/release/kiln] [--runs 3]
 """
 import argparse
 import html
+import json
 import os
 import re
 import shutil
@@ -90,11 +91,11 @@ def kiln_cold(kiln, site, sandbox):
     output = os.path.join("/dev/shm", f"kiln-rbe-{os.getpid()}")
     shutil.rmtree(output, ignore_errors=True)
     # A failing snippet fails the build, after every snippet has run.
-    seconds, result = timed([kiln, "build", "--root", site, "--output", output])
+    report = os.path.join(site, "report.json")
+    seconds, _ = timed([kiln, "build", "--root", site, "--output", output, "--report", report])
     shutil.rmtree(output, ignore_errors=True)
-    failures = len(re.findall(r"^error: content/", result.stderr, re.M))
-    rustc = re.search(r"compiled in (\d+) rustc", result.stdout)
-    return seconds, failures, rustc.group(1) if rustc else "?"
+    snippets = json.load(open(report)).get("snippets", [])
+    return seconds, sum(1 for s in snippets if s.get("outcome") == "failed")
 
 
 def rustdoc_all(plain):
@@ -126,8 +127,8 @@ def main():
         med = lambda xs: statistics.median(x[0] for x in xs)
         k, o, d = med(walled), med(off), med(docs)
         print(f"Rust by Example: {count} blocks in {chapters_n} chapters, medians of {args.runs}")
-        print(f"kiln cold, sandboxed:   {k:7.2f} s  ({walled[0][2]} rustc, {walled[0][1]} snippets failed)")
-        print(f"kiln cold, sandbox off: {o:7.2f} s  ({off[0][2]} rustc, {off[0][1]} snippets failed)")
+        print(f"kiln cold, sandboxed:   {k:7.2f} s  ({walled[0][1]} snippets failed)")
+        print(f"kiln cold, sandbox off: {o:7.2f} s  ({off[0][1]} snippets failed)")
         print(f"rustdoc --test:         {d:7.2f} s  ({docs[0][1]} tests failed)")
         print(f"kiln / rustdoc: {k / d:.2f}x sandboxed, {o / d:.2f}x sandbox off; walls cost {100 * (k - o) / o:+.1f}%")
 

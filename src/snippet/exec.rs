@@ -6,7 +6,7 @@
 //! made, tagged by the socket it came from: output is shown exactly as it
 //! happened, however close together the writes of the two streams were.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
@@ -144,6 +144,12 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
     };
     // Our copies of the sending ends went with `command`.
     drop(wrapped);
+    // Readable when the child ends, so that its end wakes the wait below
+    // at once (datagram sockets have no end of file to tell it).
+    // SAFETY: pidfd_open of our own child; a negative answer is no fd.
+    let exited = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+    // SAFETY: a descriptor pidfd_open just made, owned here alone.
+    let exited = (exited >= 0).then(|| unsafe { OwnedFd::from_raw_fd(exited as i32) });
     let deadline = started + spec.timeout;
     let mut collector = Collector::new(spec.output_limit);
     let exit = loop {
@@ -155,7 +161,10 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
                 let _ = child.wait();
                 break Exit::TimedOut;
             }
-            Ok(None) => capture.wait_readable(Duration::from_millis(5)),
+            Ok(None) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                capture.wait(exited.as_ref(), left.min(Duration::from_millis(100)));
+            }
             Err(e) => {
                 let _ = child.start_kill();
                 break Exit::Error(format!("cannot watch the snippet: {e}"));
@@ -279,15 +288,29 @@ impl Capture {
         Ok((capture, OwnedFd::from(out), OwnedFd::from(err)))
     }
 
-    /// Waits up to `timeout` for output.
-    fn wait_readable(&self, timeout: Duration) {
-        let mut poll = libc::pollfd {
-            fd: self.receiver.as_raw_fd(),
+    /// Waits up to `timeout` for output or for the end of the process
+    /// `exited` watches (every 5 ms without one).
+    fn wait(&self, exited: Option<&OwnedFd>, timeout: Duration) {
+        let watch = |fd: i32| libc::pollfd {
+            fd,
             events: libc::POLLIN,
             revents: 0,
         };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut poll, 1, timeout.as_millis() as libc::c_int) };
+        let mut polls = vec![watch(self.receiver.as_raw_fd())];
+        polls.extend(exited.map(|fd| watch(fd.as_raw_fd())));
+        let timeout = if exited.is_some() {
+            timeout
+        } else {
+            timeout.min(Duration::from_millis(5))
+        };
+        // SAFETY: valid pollfds, as many as given.
+        unsafe {
+            libc::poll(
+                polls.as_mut_ptr(),
+                polls.len() as libc::nfds_t,
+                timeout.as_millis().max(1) as libc::c_int,
+            )
+        };
     }
 
     /// Takes every datagram queued so far, in order.
