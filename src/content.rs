@@ -251,6 +251,61 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
     if !dir.is_dir() {
         return Err(Error::NoContent { path: dir });
     }
+    let Walked {
+        markdown,
+        assets,
+        mut errors,
+    } = walk_content(&dir, options);
+    let parsed: Vec<Result<(LoadedArticle, String), Error>> = markdown
+        .into_par_iter()
+        .map(|(source, rel, folder)| load_article(source, rel, folder.as_deref(), options))
+        .collect();
+    let mut articles = Vec::new();
+    let mut bodies = Vec::new();
+    let mut warnings = Vec::new();
+    let mut memo_keys = HashSet::new();
+    for result in parsed {
+        match result {
+            Ok((mut loaded, memo_key)) => {
+                memo_keys.insert(memo_key);
+                if let Some((article, body)) = loaded.article {
+                    articles.push(article);
+                    bodies.push(body);
+                }
+                warnings.append(&mut loaded.warnings);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(memo) = options.memo {
+        memo.keep_only(&memo_keys);
+    }
+    let used = articles
+        .iter()
+        .map(|a: &Article| a.source_hash.clone())
+        .collect();
+    if let Err(e) = options.scans.save(&used) {
+        errors.push(e);
+    }
+    Ok(Loaded {
+        content: Content { articles, assets },
+        bodies,
+        warnings,
+        errors,
+    })
+}
+
+/// What the walk of the content folder found: Markdown files (source,
+/// path relative to the folder, `.kp` folder), assets, and problems.
+struct Walked {
+    markdown: Vec<(PathBuf, String, Option<String>)>,
+    assets: Vec<Asset>,
+    errors: Vec<Error>,
+}
+
+/// Walks the content folder, leaving out hidden and kiln's own folders,
+/// ignored files, and whatever a link outside the site leads to.
+fn walk_content(dir: &Path, options: &ContentOptions<'_>) -> Walked {
     let own: Vec<PathBuf> = options
         .own_folders
         .iter()
@@ -260,7 +315,7 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
     // Symbolic links are followed where they stay inside the site root;
     // one that leads outside is an error, and nothing behind it is read.
     let outside = std::cell::RefCell::new(Vec::new());
-    let walk = WalkDir::new(&dir)
+    let walk = WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
@@ -283,7 +338,7 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
-                let path = e.path().unwrap_or(&dir).to_owned();
+                let path = e.path().unwrap_or(dir).to_owned();
                 errors.push(Error::Read {
                     path,
                     source: e.into(),
@@ -294,7 +349,7 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
         if !entry.file_type().is_file() {
             continue;
         }
-        let Some(rel) = relative_slash_path(entry.path(), &dir) else {
+        let Some(rel) = relative_slash_path(entry.path(), dir) else {
             errors.push(Error::NotUtf8 {
                 path: entry.path().to_owned(),
                 name: "file name",
@@ -339,43 +394,11 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
     }
 
     errors.append(&mut outside.into_inner());
-    let parsed: Vec<Result<(LoadedArticle, String), Error>> = markdown
-        .into_par_iter()
-        .map(|(source, rel, folder)| load_article(source, rel, folder.as_deref(), options))
-        .collect();
-    let mut articles = Vec::new();
-    let mut bodies = Vec::new();
-    let mut warnings = Vec::new();
-    let mut memo_keys = HashSet::new();
-    for result in parsed {
-        match result {
-            Ok((mut loaded, memo_key)) => {
-                memo_keys.insert(memo_key);
-                if let Some((article, body)) = loaded.article {
-                    articles.push(article);
-                    bodies.push(body);
-                }
-                warnings.append(&mut loaded.warnings);
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    if let Some(memo) = options.memo {
-        memo.keep_only(&memo_keys);
-    }
-    let used = articles
-        .iter()
-        .map(|a: &Article| a.source_hash.clone())
-        .collect();
-    if let Err(e) = options.scans.save(&used) {
-        errors.push(e);
-    }
-    Ok(Loaded {
-        content: Content { articles, assets },
-        bodies,
-        warnings,
+    Walked {
+        markdown,
+        assets,
         errors,
-    })
+    }
 }
 
 /// The content folder joined to the root, without a `./` for `.`.

@@ -3,7 +3,7 @@
 
 use super::code_block_html;
 use crate::highlight::{Highlighter, escape_html};
-use crate::snippet::{Compile, Embed, Origin, Outcome, Stream, Walls};
+use crate::snippet::{Compile, Embed, Origin, Outcome, SnippetRun, Stream, Walls};
 
 /// Stands where a linked snippet could not be read; such a build fails,
 /// so this is only ever seen by `kiln check`.
@@ -83,8 +83,17 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
         Outcome::Passed => "ok",
         Outcome::Failed => "fail",
     };
-    // What produced the output: the same on a cached build as on the one
-    // that ran it.
+    let provenance = provenance_html(run, crates);
+    html.push_str(&format!(
+        "<p class=\"snippet-status\"><span class=\"{status_class}\">{}</span>{provenance}</p>\n</figure>\n",
+        escape_html(&verdict.status)
+    ));
+    html
+}
+
+/// What produced the output, for its panel: the same on a cached build as
+/// on the one that ran it.
+fn provenance_html(run: &SnippetRun, crates: &[(String, String)]) -> String {
     let mut provenance: Vec<String> = Vec::new();
     if !run.toolchain.is_empty() {
         provenance.push(run.toolchain.clone());
@@ -117,19 +126,14 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
             provenance.push(format!("saw `{name}`"));
         }
     }
-    let provenance = if provenance.is_empty() {
+    if provenance.is_empty() {
         String::new()
     } else {
         format!(
             "<span class=\"provenance\">{}</span>",
             escape_html(&provenance.join(" · "))
         )
-    };
-    html.push_str(&format!(
-        "<p class=\"snippet-status\"><span class=\"{status_class}\">{}</span>{provenance}</p>\n</figure>\n",
-        escape_html(&verdict.status)
-    ));
-    html
+    }
 }
 
 /// Program output as HTML: escaped, with ANSI colours as spans (or

@@ -96,36 +96,9 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
         Some(Err(e)) => return fail(format!("cannot make the run's cgroup: {e}")),
         None => None,
     };
-    let mut command = match &spec.sandbox {
-        None => {
-            let mut command = Command::new(binary);
-            command.args(arg).current_dir(folder.path());
-            command
-        }
-        Some(sandboxed) => {
-            if rustix::process::geteuid().is_root() {
-                // A root builder's snippet runs as nobody.
-                let nobody = Some(rustix::process::Uid::from_raw(65534));
-                let _ = rustix::fs::chown(folder.path(), nobody, None);
-            }
-            let request = sandboxed.plan.run_request(
-                sandboxed.walls,
-                sandboxed.limits,
-                (binary, arg),
-                folder.path(),
-                cgroup.as_ref(),
-            );
-            let mut env = sandboxed.plan.env.clone();
-            env.push(("HOME".into(), sandboxed.plan.home(folder.path()).into()));
-            env.push((
-                "TMPDIR".into(),
-                sandboxed.plan.tmp_dir(folder.path()).into(),
-            ));
-            match sandbox::command(&request, &env) {
-                Ok(command) => command,
-                Err(e) => return fail(format!("cannot find kiln's own binary: {e}")),
-            }
-        }
+    let mut command = match command(binary, arg, spec, (folder.path(), cgroup.as_ref())) {
+        Ok(command) => command,
+        Err(e) => return fail(format!("cannot find kiln's own binary: {e}")),
     };
     let (capture, stdout, stderr) = match Capture::new(spec.output_limit) {
         Ok(parts) => parts,
@@ -200,6 +173,38 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
         millis: started.elapsed().as_millis() as u64,
         limit,
     }
+}
+
+/// The command that runs `binary` in `folder`: plainly, or through the
+/// sandbox's helper with its request and environment.
+fn command(
+    binary: &Path,
+    arg: Option<&str>,
+    spec: &RunSpec<'_>,
+    (folder, cgroup): (&Path, Option<&sandbox::RunCgroup>),
+) -> std::io::Result<Command> {
+    let Some(sandboxed) = &spec.sandbox else {
+        let mut command = Command::new(binary);
+        command.args(arg).current_dir(folder);
+        return Ok(command);
+    };
+    if rustix::process::geteuid().is_root() {
+        // A root builder's snippet runs as nobody.
+        let nobody = Some(rustix::process::Uid::from_raw(65534));
+        let _ = rustix::fs::chown(folder, nobody, None);
+    }
+    let plan = sandboxed.plan;
+    let request = plan.run_request(
+        sandboxed.walls,
+        sandboxed.limits,
+        (binary, arg),
+        folder,
+        cgroup,
+    );
+    let mut env = plan.env.clone();
+    env.push(("HOME".into(), plan.home(folder).into()));
+    env.push(("TMPDIR".into(), plan.tmp_dir(folder).into()));
+    sandbox::command(&request, &env)
 }
 
 fn status_exit(status: std::process::ExitStatus) -> Exit {

@@ -12,6 +12,7 @@ mod collect;
 mod compile;
 mod deps;
 mod doctest;
+mod environment;
 mod exec;
 mod judge;
 mod options;
@@ -275,7 +276,7 @@ pub fn run_snippets(
     };
     let cargo_ran = deps.as_ref().is_some_and(|(_, ran)| *ran);
     let deps = deps.map(|(deps, _)| deps);
-    let package = deps::package_env(&options.root);
+    let package = environment::package_env(&options.root);
     let environment = format!(
         "{compiler}\0{}\0{}\0{package:?}",
         deps.as_ref().map(|d| d.key.as_str()).unwrap_or_default(),
@@ -304,14 +305,7 @@ pub fn run_snippets(
             .flat_map(|d| d.externs.iter().map(|e| e.name.clone()))
             .collect();
         let scratch = options.root.join(&config.cache_dir).join("tmp");
-        let mut pages: HashMap<String, Vec<usize>> = HashMap::new();
-        for (snippet, key) in snippets.iter().zip(&keys) {
-            let shown = pages.entry(key.clone()).or_default();
-            if !shown.contains(&snippet.article) {
-                shown.push(snippet.article);
-                shown.sort_unstable();
-            }
-        }
+        let pages = pages_of(&snippets, &keys);
         let env = compile::CompileEnv {
             plan: plan.walls.is_some().then_some(&plan),
             package: &package,
@@ -324,14 +318,7 @@ pub fn run_snippets(
             compile_and_run(&misses, (toolchain, env), &extra_args, (config, &plan))?;
         rustc_invocations = invocations;
         for (key, run) in fresh {
-            // A timeout may pass on a quieter machine, and a run that
-            // could not start (the sandbox failed) says nothing of the
-            // snippet: never cache either.
-            let transient = run
-                .execution
-                .as_ref()
-                .is_some_and(|e| matches!(e.exit, Exit::TimedOut | Exit::Error(_)));
-            if !transient {
+            if lasting(&run) {
                 cache.store(&key, &run)?;
             }
             runs.insert(key, Arc::new(run));
@@ -364,6 +351,28 @@ pub fn run_snippets(
         stats,
         failures,
     })
+}
+
+/// The articles that show each snippet, by key (sorted).
+fn pages_of(snippets: &[Snippet], keys: &[String]) -> HashMap<String, Vec<usize>> {
+    let mut pages: HashMap<String, Vec<usize>> = HashMap::new();
+    for (snippet, key) in snippets.iter().zip(keys) {
+        let shown = pages.entry(key.clone()).or_default();
+        if !shown.contains(&snippet.article) {
+            shown.push(snippet.article);
+            shown.sort_unstable();
+        }
+    }
+    pages
+}
+
+/// Whether a run says something lasting about its snippet, to cache: a
+/// timeout may pass on a quieter machine, and a run that could not start
+/// (the sandbox failed) says nothing of the snippet.
+fn lasting(run: &SnippetRun) -> bool {
+    !run.execution
+        .as_ref()
+        .is_some_and(|e| matches!(e.exit, Exit::TimedOut | Exit::Error(_)))
 }
 
 /// The runs the cache (or `ignore`) answers, and the snippets it does not.
