@@ -12,26 +12,48 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{Page, kiln_in, tree};
+use libtest_mimic::{Arguments, Failed, Trial};
 
-#[test]
-fn fixture_sites() {
+/// One test per case folder, named after it with `_` for `-` (so `cargo
+/// test --test fixtures errors_template` runs `errors-template` alone),
+/// run in parallel.
+fn main() -> std::process::ExitCode {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut cases: Vec<_> = fs::read_dir(&fixtures)
+    let mut cases: Vec<PathBuf> = fs::read_dir(&fixtures)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 20, "only {} fixture cases", cases.len());
-    let failed: Vec<String> = cases
-        .iter()
-        .filter(|case| std::panic::catch_unwind(|| run_case(case)).is_err())
-        .map(|case| case.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert!(failed.is_empty(), "fixture cases that differ: {failed:?}");
+    let count = cases.len();
+    let mut trials = vec![Trial::test("fixture_cases_are_there", move || {
+        if count >= 20 {
+            Ok(())
+        } else {
+            Err(format!("only {count} fixture cases").into())
+        }
+    })];
+    trials.extend(cases.into_iter().map(|case| {
+        let name = case
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace('-', "_");
+        Trial::test(name, move || {
+            std::panic::catch_unwind(|| run_case(&case)).map_err(|panic| {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_else(|| "the case panicked".to_owned());
+                Failed::from(message)
+            })
+        })
+    }));
+    libtest_mimic::run(&Arguments::from_args(), trials).exit_code()
 }
 
 /// Builds and checks one case and compares the outcome with its snapshot.
