@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Position};
+use crate::error::{Error, Position, Warning};
 
 /// The Rust editions a snippet can be compiled in.
 pub const EDITIONS: [&str; 4] = ["2015", "2018", "2021", "2024"];
@@ -39,6 +39,10 @@ pub struct Config {
     pub content_dir: PathBuf,
     /// Globs (relative to `content_dir`) of files that are not content.
     pub ignore: Vec<String>,
+    /// Where every cache of the site lives (snippet runs, pages, lists,
+    /// search bundles, thumbnails), relative to the site root;
+    /// `.kiln-cache` when unset.
+    pub cache_dir: Option<PathBuf>,
     pub markdown: MarkdownConfig,
     pub highlight: HighlightConfig,
     pub snippets: SnippetConfig,
@@ -56,6 +60,7 @@ impl Default for Config {
             page_size: 50,
             content_dir: PathBuf::from("content"),
             ignore: Vec::new(),
+            cache_dir: None,
             markdown: MarkdownConfig::default(),
             highlight: HighlightConfig::default(),
             snippets: SnippetConfig::default(),
@@ -107,9 +112,9 @@ pub struct SnippetConfig {
     pub timeout: Duration,
     /// How many bytes of output a run keeps, stdout and stderr together.
     pub output_limit: usize,
-    /// Where compiled snippets and their runs are cached, relative to the
-    /// site root.
-    pub cache_dir: PathBuf,
+    /// The old place of the top-level `cache_dir`, still read (with a
+    /// warning).
+    pub cache_dir: Option<toml::Spanned<PathBuf>>,
     /// The default edition of snippets.
     pub edition: String,
     /// How hard the walls around a snippet's run must be.
@@ -130,6 +135,9 @@ pub struct SnippetConfig {
     #[serde(deserialize_with = "deserialize_duration")]
     pub cpu_time: Duration,
 }
+
+/// Where caches live when `cache_dir` is not set.
+const DEFAULT_CACHE_DIR: &str = ".kiln-cache";
 
 /// The least memory a snippet may be given: a program needs this much to
 /// start at all.
@@ -155,7 +163,7 @@ impl Default for SnippetConfig {
         SnippetConfig {
             timeout: Duration::from_secs(10),
             output_limit: 64 * 1024,
-            cache_dir: PathBuf::from(".kiln-cache"),
+            cache_dir: None,
             edition: "2021".to_owned(),
             sandbox: SandboxMode::BestEffort,
             env: Vec::new(),
@@ -245,13 +253,48 @@ impl Config {
     /// Reads `kiln.toml` from the site root, or returns the defaults when
     /// there is none.
     pub fn load(root: &Path) -> Result<Config, Error> {
+        Config::read(root).map(|(config, _)| config)
+    }
+
+    /// `kiln.toml` of `root` (the defaults without one), and warnings
+    /// about settings that moved.
+    pub fn read(root: &Path) -> Result<(Config, Vec<Warning>), Error> {
         let path = root.join(CONFIG_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((Config::default(), Vec::new()));
+            }
             Err(source) => return Err(Error::Read { path, source }),
         };
-        Config::parse(&text, &path)
+        let config = Config::parse(&text, &path)?;
+        let warnings = config
+            .snippets
+            .cache_dir
+            .iter()
+            .map(|old| Warning {
+                path: path.clone(),
+                line: line_column(&text, old.span().start).0,
+                message: if config.cache_dir.is_some() {
+                    "`snippets.cache_dir` is ignored: the top-level `cache_dir` is set".to_owned()
+                } else {
+                    "`snippets.cache_dir` is now the top-level `cache_dir` (every cache of the site lives there); move it above `[snippets]`".to_owned()
+                },
+            })
+            .collect();
+        Ok((config, warnings))
+    }
+
+    /// Where every cache of the site lives, relative to the site root.
+    pub fn cache_dir(&self) -> &Path {
+        self.cache_dir
+            .as_deref()
+            .or(self
+                .snippets
+                .cache_dir
+                .as_ref()
+                .map(|old| old.get_ref().as_path()))
+            .unwrap_or(Path::new(DEFAULT_CACHE_DIR))
     }
 
     /// Parses the text of a `kiln.toml`; `path` is only used in errors.

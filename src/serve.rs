@@ -47,7 +47,7 @@ pub struct ServeOptions {
 fn build_options(options: &ServeOptions) -> Result<(BuildOptions, Config), Error> {
     let config = Config::load(&options.root)?;
     let build = BuildOptions {
-        output: Some(options.root.join(&config.snippets.cache_dir).join("serve")),
+        output: Some(options.root.join(config.cache_dir()).join("serve")),
         drafts: options.drafts,
         private: options.private,
         base_url: Some("/".to_owned()),
@@ -279,7 +279,7 @@ fn watch(
     // What builds write: never a reason to build again (the content
     // folder may be the root, which holds them).
     let written: Vec<PathBuf> = [
-        root.join(&config.snippets.cache_dir),
+        root.join(config.cache_dir()),
         options
             .output
             .clone()

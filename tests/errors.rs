@@ -184,3 +184,27 @@ fn an_article_at_a_url_kiln_uses_itself() {
         "error: content/clash.md: the page URL `/tags/` is kiln's own (its `/tags/` pages); choose another `slug` or file name",
     );
 }
+
+#[test]
+fn the_old_snippets_cache_dir_still_works_with_a_warning() {
+    let site = Site::new();
+    site.file(
+        "content/a.md",
+        common::article("A", "```rust\nprintln!(\"cached\");\n```\n"),
+    );
+    site.file(
+        "kiln.toml",
+        "title = \"T\"\n\n[snippets]\ncache_dir = \"old-cache\"\n",
+    );
+    let run = site.build();
+    assert_says(
+        &run,
+        "warning: kiln.toml:4: `snippets.cache_dir` is now the top-level `cache_dir` (every cache of the site lives there); move it above `[snippets]`",
+    );
+    assert!(site.exists("old-cache/runs"));
+    assert!(!site.exists(".kiln-cache"));
+    site.file("kiln.toml", "title = \"T\"\ncache_dir = \"new-cache\"\n");
+    let run = site.build();
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    assert!(site.exists("new-cache/runs"));
+}

@@ -100,7 +100,7 @@ fn write_site(
         .output
         .clone()
         .unwrap_or_else(|| default_output(&site.root));
-    let cache_dir = site.root.join(&site.config.snippets.cache_dir);
+    let cache_dir = site.root.join(site.config.cache_dir());
     let staging = Staging::new(&output, &cache_dir, options.fresh)
         .map_err(|e| problems.errors.push(e))
         .ok()?;

@@ -74,7 +74,7 @@ pub(super) fn render_and_check(prepared: Prepared) -> Inspection {
     let values = SiteValues::new(&site.config, site.routes.base_path());
     // The pages `build` would write, taken from (or rendered into) the
     // same page cache.
-    let cache = PageCache::new(&site.root.join(&site.config.snippets.cache_dir), false);
+    let cache = PageCache::new(&site.root.join(site.config.cache_dir()), false);
     let fingerprint = pages_fingerprint(&site);
     let pages: Vec<Result<Outline, Error>> = bodies
         .par_iter()

@@ -127,11 +127,11 @@ pub fn prepare(options: &BuildOptions) -> (Option<Prepared>, Problems) {
 
 fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepared> {
     let root = &options.root;
-    let config = load_config(options)
+    let config = load_config(options, problems)
         .map_err(|e| problems.errors.push(e))
         .ok()?;
     let kiln = kiln_fingerprint();
-    let scans = ScanCache::load(&root.join(&config.snippets.cache_dir), &kiln, options.fresh);
+    let scans = ScanCache::load(&root.join(config.cache_dir()), &kiln, options.fresh);
     // Independent stages whose errors are all worth reporting together.
     let content_options = ContentOptions {
         root,
@@ -142,7 +142,7 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
                 .output
                 .clone()
                 .unwrap_or_else(|| default_output(root)),
-            root.join(&config.snippets.cache_dir),
+            root.join(config.cache_dir()),
             root.join(SNIPPET_DIR),
             root.join(TEMPLATE_DIR),
             root.join(CONFIG_FILE),
@@ -168,7 +168,7 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
     problems.errors.extend(errors);
     let (routes, errors) = Routes::new(&config.base_path(), &content, &config.content_prefix());
     problems.errors.extend(errors);
-    let lock = lock_site(&root.join(&config.snippets.cache_dir))
+    let lock = lock_site(&root.join(config.cache_dir()))
         .map_err(|e| problems.errors.push(e))
         .ok()?;
     // Snippets run even when a template is broken, so that one run
@@ -177,6 +177,7 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
     let collected = collect_snippets(root, &content.articles, &scans, &routes, &config.snippets);
     let run_options = RunOptions {
         root: root.clone(),
+        cache_dir: root.join(config.cache_dir()),
         fresh: options.fresh,
         bless: options.bless,
         offline: options.offline,
@@ -230,8 +231,9 @@ fn kiln_fingerprint() -> String {
 }
 
 /// `kiln.toml`, with `--base-url` applied.
-fn load_config(options: &BuildOptions) -> Result<Config, Error> {
-    let mut config = Config::load(&options.root)?;
+fn load_config(options: &BuildOptions, problems: &mut Problems) -> Result<Config, Error> {
+    let (mut config, warnings) = Config::read(&options.root)?;
+    problems.warnings.extend(warnings);
     if let Some(base_url) = &options.base_url {
         if base_path_of(base_url).is_none() {
             return Err(Error::BaseUrl {

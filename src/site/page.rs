@@ -377,10 +377,7 @@ fn small_thumbnail_of(site: &Site, index: usize) -> Option<Small> {
         return None;
     };
     let asset = &site.content.assets[site.routes.asset_index(&rel)?];
-    small_thumbnail(
-        &asset.source,
-        &site.root.join(&site.config.snippets.cache_dir),
-    )
+    small_thumbnail(&asset.source, &site.root.join(site.config.cache_dir()))
 }
 
 /// The cache key of an article's page: the pages' fingerprint, the

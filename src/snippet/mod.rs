@@ -198,6 +198,8 @@ pub struct SnippetStats {
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub root: PathBuf,
+    /// The site's cache folder.
+    pub cache_dir: PathBuf,
     /// Ignore cached runs.
     pub fresh: bool,
     /// Rewrite golden `.stdout` files instead of comparing with them.
@@ -257,7 +259,7 @@ pub fn run_snippets(
         unavailable,
         errors: mut failures,
     } = collected;
-    let cache = Cache::new(&options.root.join(&config.cache_dir));
+    let cache = Cache::new(&options.cache_dir);
     let needs_compiler = snippets.iter().any(|s| s.options.mode != Mode::Ignore);
     let toolchain = if needs_compiler {
         Some(toolchain::Toolchain::detect(&cache)?)
@@ -304,7 +306,7 @@ pub fn run_snippets(
             .iter()
             .flat_map(|d| d.externs.iter().map(|e| e.name.clone()))
             .collect();
-        let scratch = options.root.join(&config.cache_dir).join("tmp");
+        let scratch = options.cache_dir.join("tmp");
         let pages = pages_of(&snippets, &keys);
         let env = compile::CompileEnv {
             plan: plan.walls.is_some().then_some(&plan),
