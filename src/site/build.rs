@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::check::render_and_check;
-use super::list::{ListPage, list_pages, term_values, write_lists};
+use super::list::{
+    ListPage, list_pages, merged_bundles, newest_first, rank_of, term_values, write_lists,
+};
 use super::page::{Page, PageCache, StampedFiles, make_page, page_path, pages_fingerprint};
 use super::values::{ArticleValues, SiteValues};
 use super::{BuildOptions, Prepared, Problems, Site, default_output, prepare};
@@ -20,7 +22,7 @@ use crate::link::check_links;
 use crate::output::{Committed, Hash, Staging};
 use crate::render::Outline;
 use crate::route::{OwnPage, Resolved, STATIC_FILES, Target, relative_urls};
-use crate::search::{SearchJob, SearchPage, build_bundles, prune_bundles, shard_count};
+use crate::search::{SearchJob, SearchPage, build_bundles, prune_bundles};
 use crate::snippet::SnippetStats;
 
 /// The site icon.
@@ -106,10 +108,7 @@ fn write_site(
         .ok()?;
     let values = SiteValues::new(&site.config, site.routes.base_path());
     let order = newest_first(&site);
-    let mut rank = vec![0; order.len()];
-    for (position, &i) in order.iter().enumerate() {
-        rank[i] = position;
-    }
+    let rank = rank_of(&order);
     let cache = PageCache::new(&cache_dir, options.fresh);
     let fingerprint = pages_fingerprint(&site);
     let written = write_articles(
@@ -229,13 +228,6 @@ fn stage_search(
     }
     let indexed = write_search(site, staging, pages, (cache_dir, options.fresh))?;
     Ok((Some(indexed), None))
-}
-
-/// The search bundles after the first, for the search page to merge.
-fn merged_bundles(articles: usize) -> Vec<String> {
-    (1..shard_count(articles))
-        .map(|shard| format!("{}shard-{shard}/", OwnPage::SearchBundle.path()))
-        .collect()
 }
 
 /// Indexes the article pages (each bundle from the cache if its pages are
@@ -499,18 +491,4 @@ fn write_generated_files(
     staging.write(highlight, site.highlighter.css().as_bytes())?;
     staging.write(favicon, FAVICON.as_bytes())?;
     Ok(())
-}
-
-/// Article indexes, newest `created_at` first; undated ones last by title.
-fn newest_first(site: &Site) -> Vec<usize> {
-    let articles = &site.content.articles;
-    let mut order: Vec<usize> = (0..articles.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (fa, fb) = (&articles[a].front, &articles[b].front);
-        fb.created_at
-            .cmp(&fa.created_at)
-            .then_with(|| fa.title.cmp(&fb.title))
-            .then_with(|| articles[a].rel.cmp(&articles[b].rel))
-    });
-    order
 }

@@ -1,17 +1,20 @@
 //! `check`: renders a prepared site without writing it and reports every
-//! problem: front matter, templates, snippets (through the cache), internal
-//! links, `#fragment`s, images and thumbnails.
+//! problem: front matter, templates (of every page, lists included),
+//! snippets (through the cache), internal links, `#fragment`s, images and
+//! thumbnails.
 
 use std::path::Path;
 
 use rayon::prelude::*;
 
+use super::list::{list_pages, merged_bundles, newest_first, rank_of, term_values};
 use super::page::{PageCache, make_page, pages_fingerprint};
-use super::values::SiteValues;
-use super::{BuildOptions, Prepared, Problems, prepare};
+use super::values::{ArticleValues, SiteValues};
+use super::{BuildOptions, Prepared, Problems, Site, prepare};
 use crate::error::{Error, Warning, chain};
 use crate::link::check_links;
 use crate::render::Outline;
+use crate::route::OwnPage;
 
 /// What `kiln check` found.
 #[derive(Debug, Default)]
@@ -67,8 +70,8 @@ pub(super) struct Inspection {
     pub links: usize,
 }
 
-/// Renders every article page, templates too, writing nothing, and checks
-/// every link.
+/// Renders every page (articles, the index, tag, author, search and 404
+/// pages), templates too, writing nothing, and checks every link.
 pub(super) fn render_and_check(prepared: Prepared) -> Inspection {
     let Prepared { site, bodies } = prepared;
     let values = SiteValues::new(&site.config, site.routes.base_path());
@@ -76,24 +79,31 @@ pub(super) fn render_and_check(prepared: Prepared) -> Inspection {
     // same page cache.
     let cache = PageCache::new(&site.root.join(site.config.cache_dir()), false);
     let fingerprint = pages_fingerprint(&site);
-    let pages: Vec<Result<Outline, Error>> = bodies
+    let pages: Vec<Result<(ArticleValues, Outline), Error>> = bodies
         .par_iter()
         .enumerate()
         .map(|(i, body)| {
             make_page(&site, &values, i, body, (&cache, &fingerprint), false)
-                .map(|(p, _)| p.outline)
+                .map(|(p, _)| (p.values, p.outline))
         })
         .collect();
     let mut errors = Vec::new();
+    let mut summaries = Vec::with_capacity(pages.len());
     let mut outlines = Vec::with_capacity(pages.len());
     for page in pages {
         match page {
-            Ok(outline) => outlines.push(outline),
+            Ok((summary, outline)) => {
+                summaries.push(summary);
+                outlines.push(outline);
+            }
             Err(e) => {
                 errors.push(e);
                 outlines.push(Outline::default());
             }
         }
+    }
+    if errors.is_empty() {
+        errors.extend(render_lists(&site, &values, &summaries));
     }
     let (broken, links) = check_links(&site.root, &site.content, &site.routes, &outlines);
     Inspection {
@@ -101,4 +111,22 @@ pub(super) fn render_and_check(prepared: Prepared) -> Inspection {
         broken,
         links,
     }
+}
+
+/// Renders every list page as `build` makes it, writing nothing; returns
+/// the template errors.
+fn render_lists(site: &Site, values: &SiteValues, summaries: &[ArticleValues]) -> Vec<Error> {
+    let rank = rank_of(&newest_first(site));
+    let merged = if site.config.search {
+        merged_bundles(summaries.len())
+    } else {
+        Vec::new()
+    };
+    let tags = term_values(site, OwnPage::Tags);
+    let authors = term_values(site, OwnPage::Authors);
+    let lists = list_pages(site, values, summaries, (&tags, &authors), &rank, &merged);
+    lists
+        .par_iter()
+        .filter_map(|list| site.templates.render(list.template, &list.values).err())
+        .collect()
 }

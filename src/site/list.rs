@@ -12,6 +12,7 @@ use super::values::{ArticleValues, Paginator, SiteValues, TermPage, TermValues};
 use crate::error::Error;
 use crate::output::Staging;
 use crate::route::{OwnPage, relative_urls};
+use crate::search::shard_count;
 
 /// A list page: where it goes, its template and its values.
 pub(super) struct ListPage<'a> {
@@ -221,4 +222,34 @@ fn write_list(
     // The key stands for the bytes: the same key, the same page.
     staging.link(&list.path, &file, key.clone());
     Ok(key)
+}
+
+/// Each article's place in `order`, by article index.
+pub(super) fn rank_of(order: &[usize]) -> Vec<usize> {
+    let mut rank = vec![0; order.len()];
+    for (position, &i) in order.iter().enumerate() {
+        rank[i] = position;
+    }
+    rank
+}
+
+/// Article indexes, newest `created_at` first; undated ones last by title.
+pub(super) fn newest_first(site: &Site) -> Vec<usize> {
+    let articles = &site.content.articles;
+    let mut order: Vec<usize> = (0..articles.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (fa, fb) = (&articles[a].front, &articles[b].front);
+        fb.created_at
+            .cmp(&fa.created_at)
+            .then_with(|| fa.title.cmp(&fb.title))
+            .then_with(|| articles[a].rel.cmp(&articles[b].rel))
+    });
+    order
+}
+
+/// The search bundles after the first, for the search page to merge.
+pub(super) fn merged_bundles(articles: usize) -> Vec<String> {
+    (1..shard_count(articles))
+        .map(|shard| format!("{}shard-{shard}/", OwnPage::SearchBundle.path()))
+        .collect()
 }
