@@ -1,12 +1,10 @@
 //! Every bad input gets a clear message naming the file and line, exit code
 //! 1, and leaves the last good `public/` as it was.
 
-mod common;
-
-use common::{Run, Site, assert_says};
+use crate::common::{Run, Site, assert_says};
 
 fn snapshot(site: &Site) -> Vec<(String, Vec<u8>)> {
-    common::tree(&site.path("public"))
+    crate::common::tree(&site.path("public"))
 }
 
 /// Builds a good site, breaks it with `file`, builds again, and checks that
@@ -171,7 +169,7 @@ fn bad_config() {
 #[test]
 fn no_content_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let run = common::kiln_in(dir.path(), &["build"]);
+    let run = crate::common::kiln_in(dir.path(), &["build"]);
     run.assert_failed();
     assert_says(&run, "no `content` folder");
 }
@@ -190,7 +188,7 @@ fn the_old_snippets_cache_dir_still_works_with_a_warning() {
     let site = Site::new();
     site.file(
         "content/a.md",
-        common::article("A", "```rust\nprintln!(\"cached\");\n```\n"),
+        crate::common::article("A", "```rust\nprintln!(\"cached\");\n```\n"),
     );
     site.file(
         "kiln.toml",

@@ -3,11 +3,9 @@
 //! these tests): what is published and what is not, URLs, redirects,
 //! thumbnails, subtitles and private posts.
 
-mod common;
-
 use std::path::Path;
 
-use common::{Page, kiln_in, text, tree};
+use crate::common::{Page, kiln_in, text, tree};
 
 /// A copy of the fixture repository in a temp dir.
 fn repo() -> tempfile::TempDir {
@@ -105,7 +103,7 @@ fn old_urls_redirect_to_the_new_ones() {
         let redirect = page(dir.path(), old);
         let refresh = redirect.attrs("meta[http-equiv=refresh]", "content");
         let target = refresh[0].strip_prefix("0; url=").unwrap();
-        assert_eq!(common::site_path(old, target), new, "{old}");
+        assert_eq!(crate::common::site_path(old, target), new, "{old}");
         assert_eq!(
             redirect.urls(old, "link[rel=canonical]", "href"),
             [new],

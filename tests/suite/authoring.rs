@@ -1,13 +1,11 @@
 //! The authoring loop: `kiln new` and `kiln serve`.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Site, text};
+use crate::common::{Site, text};
 
 #[test]
 fn new_writes_an_article_and_snippet_that_build_accepts() {
@@ -87,7 +85,7 @@ impl Drop for Server {
 }
 
 fn start_server(site: &Site) -> Server {
-    let mut child = common::kiln_command(site.root(), &["serve", "--port", "0"])
+    let mut child = crate::common::kiln_command(site.root(), &["serve", "--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -3,12 +3,10 @@
 //! their folder, and use too much memory or too many threads. Every loop is
 //! bounded and every address is on this machine.
 
-mod common;
-
 use std::io::Read;
 use std::net::TcpListener;
 
-use common::{Run, Site, assert_says, kiln_command, text};
+use crate::common::{Run, Site, assert_says, kiln_command, text};
 
 /// `kiln <args>` with extra environment variables.
 fn kiln_with_env(site: &Site, args: &[&str], env: &[(&str, &str)]) -> Run {
@@ -45,7 +43,7 @@ fn secrets_in_the_environment_stay_out_and_allowed_ones_are_named() {
     site.file("kiln.toml", "[snippets]\nenv = [\"KILN_TEST_ALLOWED\"]\n");
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Env",
             "```rust\nlet mut names: Vec<String> = std::env::vars().map(|(k, _)| k).filter(|k| k.starts_with(\"KILN_TEST\")).collect();\nnames.sort();\nprintln!(\"{names:?} {:?}\", std::env::var(\"KILN_TEST_ALLOWED\").ok());\n```\n",
         ),
@@ -79,7 +77,7 @@ fn the_builders_listeners_are_unreachable_but_a_snippets_own_loopback_works() {
     );
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Net",
             &format!("```rust\n{probe}```\n\n```rust,network\n{probe}```\n"),
         ),
@@ -113,7 +111,7 @@ fn files_outside_the_snippets_folder_are_out_of_reach() {
     let outside = site.path("content/written-by-snippet.txt");
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Files",
             &format!(
                 "```rust\nprintln!(\"read: {{:?}}\", std::fs::read_to_string({secret:?}).map_err(|e| e.kind()));\nprintln!(\"write outside: {{:?}}\", std::fs::write({outside:?}, \"x\").map_err(|e| e.kind()));\nprintln!(\"write inside: {{:?}}\", std::fs::write(\"mine.txt\", \"x\").map_err(|e| e.kind()));\nprintln!(\"system: {{}}\", std::fs::read_to_string(\"/etc/hostname\").is_ok() || std::fs::read_to_string(\"/etc/passwd\").is_ok());\nprintln!(\"root's files: {{}}\", std::fs::read_to_string(\"/etc/shadow\").is_ok());\n```\n"
@@ -142,7 +140,7 @@ fn memory_and_process_limits_fail_with_their_names_while_others_pass() {
     let site = Site::new();
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Limits",
             "```rust\nlet v = vec![1u8; 3 << 30];\nprintln!(\"{}\", v.len());\n```\n\n```rust\nlet handles: Vec<_> = (0..300).map(|_| std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(300)))).collect();\nfor h in handles { h.join().unwrap(); }\n```\n\n```rust\nprintln!(\"fine\");\n```\n\n```rust,memory=4GiB\nlet v = vec![1u8; 3 << 30];\nprintln!(\"{}\", v.len() >> 30);\n```\n",
         ),
@@ -166,7 +164,7 @@ fn required_fails_where_namespaces_are_forbidden_and_best_effort_says_so() {
     make_private(&site);
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Deny",
             "```rust\nlet status = std::fs::read_to_string(\"/proc/self/status\").unwrap();\nlet uid = status.lines().find(|l| l.starts_with(\"Uid:\")).unwrap().split_whitespace().nth(1).unwrap().to_owned();\nprintln!(\"ran as root: {}\", uid == \"0\");\n```\n",
         ),
@@ -222,7 +220,7 @@ fn a_symbolic_link_that_leads_outside_the_site_is_an_error_naming_it() {
     std::fs::create_dir(outside.path().join("posts")).unwrap();
     std::fs::write(
         outside.path().join("posts/p.md"),
-        common::article("Outside", "TOKEN-4c1d\n"),
+        crate::common::article("Outside", "TOKEN-4c1d\n"),
     )
     .unwrap();
     std::fs::write(
@@ -233,7 +231,7 @@ fn a_symbolic_link_that_leads_outside_the_site_is_an_error_naming_it() {
     let site = Site::new();
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "A",
             "See [the file](copy.txt).\n\n[x.rs](../snippets/x.rs)\n",
         ),
@@ -285,7 +283,7 @@ fn a_symbolic_link_that_leads_outside_the_site_is_an_error_naming_it() {
     }
     site.file(
         "content/a.md",
-        common::article("A", "See [the file](copy.txt).\n"),
+        crate::common::article("A", "See [the file](copy.txt).\n"),
     );
     site.build();
     let published = site.path("public/copy.txt");
@@ -302,7 +300,7 @@ fn the_compiler_sees_no_secret_and_no_host_file_but_what_cargo_sets() {
     site.file("snippets/data.txt", "beside the snippets\n");
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Compile",
             &format!(
                 "```rust\nprintln!(\"{{:?}}\", option_env!(\"KILN_TEST_COMPILE_SECRET\"));\nprintln!(\"{{}} {{}} {{}}\", env!(\"CARGO_PKG_NAME\"), env!(\"CARGO_PKG_VERSION\"), env!(\"CARGO_CRATE_NAME\"));\nlet data = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/data.txt\");\nprint!(\"{{}}\", std::fs::read_to_string(data).unwrap());\n```\n\n```rust\nprintln!(\"{{}}\", include_str!({secret:?}));\n```\n"
@@ -347,14 +345,17 @@ fn nothing_a_snippet_starts_outlives_its_run() {
     let site = Site::new();
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Daemon",
             "```rust\nlet status = std::process::Command::new(\"sh\").arg(\"-c\").arg(\"setsid sh -c 'sleep 301.777' </dev/null >/dev/null 2>&1 &\").status().unwrap();\nprintln!(\"started: {status}\");\n```\n",
         ),
     );
     site.build();
     assert_eq!(outputs(&site), ["started: exit status: 0"]);
-    assert_eq!(common::processes_running("301.777"), Vec::<String>::new());
+    assert_eq!(
+        crate::common::processes_running("301.777"),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -362,11 +363,11 @@ fn one_articles_code_never_runs_in_another_articles_process() {
     let site = Site::new();
     site.file(
         "content/a.md",
-        common::article("Bank", "```rust\nprintln!(\"balance = 10\");\n```\n"),
+        crate::common::article("Bank", "```rust\nprintln!(\"balance = 10\");\n```\n"),
     );
     site.file(
         "content/b.md",
-        common::article(
+        crate::common::article(
             "Forger",
             "```rust\n#[used]\n#[unsafe(link_section = \".init_array\")]\nstatic FORGE: extern \"C\" fn() = {\n    extern \"C\" fn forge() {\n        println!(\"balance = 1000000\");\n        std::process::exit(0);\n    }\n    forge\n};\nfn main() {}\n```\n",
         ),
@@ -381,7 +382,7 @@ fn memory_and_disk_are_counted_for_the_whole_run() {
     let site = Site::new();
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Whole run",
             "```rust,memory=1GiB\nif std::env::var_os(\"CHILD\").is_some() {\n    let v = vec![1u8; 400 << 20];\n    std::thread::sleep(std::time::Duration::from_secs(3));\n    println!(\"{}\", v.len());\n    return;\n}\nlet me = std::env::current_exe().unwrap();\nlet children: Vec<_> = (0..4).map(|_| std::process::Command::new(&me).env(\"CHILD\", \"1\").spawn().unwrap()).collect();\nfor mut child in children {\n    assert!(child.wait().unwrap().success());\n}\n```\n\n```rust,disk=64MiB\nfor i in 0..5 {\n    std::fs::write(std::env::temp_dir().join(format!(\"f{i}\")), vec![0u8; 20 << 20]).unwrap();\n}\n```\n",
         ),
@@ -412,7 +413,7 @@ fn host_unix_sockets_are_out_of_reach() {
     let site = Site::new();
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Sockets",
             &format!(
                 "```rust\nuse std::os::linux::net::SocketAddrExt;\nuse std::os::unix::net::{{SocketAddr, UnixStream}};\nprintln!(\"path: {{:?}}\", UnixStream::connect({path:?}).map_err(|e| e.kind()));\nlet a = SocketAddr::from_abstract_name({name:?}.as_bytes()).unwrap();\nprintln!(\"abstract: {{:?}}\", UnixStream::connect_addr(&a).map_err(|e| e.kind()));\nprintln!(\"run: {{}}\", std::path::Path::new(\"/run\").exists());\n```\n"
@@ -433,7 +434,7 @@ fn stdout_and_stderr_are_shown_in_the_order_they_were_written() {
     let site = Site::new();
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Order",
             "```rust\nfor i in 0..200 {\n    if i % 3 == 1 { eprintln!(\"err {i}\"); } else { println!(\"out {i}\"); }\n}\n```\n",
         ),
@@ -457,7 +458,7 @@ fn temp_files_go_to_a_private_tmp_of_the_run() {
     let name = format!("kiln-test-private-{}", std::process::id());
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Temp",
             &format!(
                 "```rust\nlet a = std::env::temp_dir().join(\"{name}-a\");\nprintln!(\"{{:?}} {{:?}}\", std::fs::write(&a, \"x\").map_err(|e| e.kind()), std::fs::read_to_string(&a).ok());\nprintln!(\"{{:?}}\", std::fs::write(\"/tmp/{name}-b\", \"y\").map_err(|e| e.kind()));\nprintln!(\"{{:?}}\", std::env::current_dir().unwrap());\n```\n"
@@ -478,7 +479,7 @@ fn what_an_interrupted_build_left_is_removed_by_the_next() {
     let site = Site::new();
     site.file(
         "content/a.md",
-        common::article("A", "```rust\nprintln!(\"ok\");\n```\n"),
+        crate::common::article("A", "```rust\nprintln!(\"ok\");\n```\n"),
     );
     // A process id that no process has: the largest the kernel hands out.
     let gone: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
@@ -515,7 +516,7 @@ fn a_limit_too_small_to_start_is_an_error_and_cpu_time_is_named() {
     site.file("kiln.toml", "[snippets]\nmemory = \"1B\"\n");
     site.file(
         "content/a.md",
-        common::article("CPU", "```rust\nprintln!(\"hi\");\n```\n"),
+        crate::common::article("CPU", "```rust\nprintln!(\"hi\");\n```\n"),
     );
     let run = site.kiln(&["build"]);
     run.assert_failed();
@@ -526,7 +527,7 @@ fn a_limit_too_small_to_start_is_an_error_and_cpu_time_is_named() {
     site.file("kiln.toml", "[snippets]\ncpu_time = \"1s\"\n");
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "CPU",
             "```rust,memory=1B\nprintln!(\"hi\");\n```\n\n```rust,timeout=30s\nlet start = std::time::Instant::now();\nlet mut n = 0u64;\nwhile start.elapsed() < std::time::Duration::from_secs(20) { n = n.wrapping_add(1); }\nprintln!(\"{n}\");\n```\n",
         ),

@@ -1,11 +1,9 @@
 //! Publishing: feed, sitemap, robots, 404, search, subpath hosting, and
 //! `kiln check`.
 
-mod common;
-
 use std::path::Path;
 
-use common::{Site, article, build_repo_site, kiln_in, text};
+use crate::common::{Site, article, build_repo_site, kiln_in, text};
 
 fn read(site: &Site, rel: &str) -> String {
     std::fs::read_to_string(site.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
@@ -246,7 +244,7 @@ fn assert_no_broken_links(public: &Path, prefix: &str) -> usize {
                         panic!("{}: `{url}` is not under `{prefix}`", path.display())
                     })
                 } else {
-                    resolved = common::site_path(&page, url);
+                    resolved = crate::common::site_path(&page, url);
                     resolved.trim_start_matches('/')
                 };
                 let mut file = public.join(inside);

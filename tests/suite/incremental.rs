@@ -2,11 +2,9 @@
 //! depend on it, the output is byte-identical to a build from empty
 //! caches, and lists are paginated.
 
-mod common;
-
 use std::collections::{BTreeSet, HashSet};
 
-use common::{Run, Site, tree};
+use crate::common::{Run, Site, tree};
 
 /// The `(N rendered, M unchanged)` of a build's summary, as (rendered,
 /// unchanged).
@@ -274,7 +272,9 @@ fn lists_are_paginated_and_every_article_is_reachable() {
             assert!(items.len() <= 3, "{at}: {items:?}");
             seen.extend(items);
             let nav = page.one("nav.pagination");
-            assert!(common::text(&nav).contains(&format!("Page {pages} of {expected_pages}")));
+            assert!(
+                crate::common::text(&nav).contains(&format!("Page {pages} of {expected_pages}"))
+            );
             let head_next = page.urls(&at, "link[rel=next]", "href");
             let next = page.urls(&at, "nav.pagination a[rel=next]", "href");
             assert_eq!(head_next, next);
@@ -298,7 +298,7 @@ fn lists_are_paginated_and_every_article_is_reachable() {
     let titles: Vec<String> = second
         .select(".article-list h2 a")
         .iter()
-        .map(common::text)
+        .map(crate::common::text)
         .collect();
     assert_eq!(titles, ["Post 4", "Post 3", "Post 2"]);
     // The feed and the search page do not page.

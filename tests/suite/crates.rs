@@ -2,9 +2,7 @@
 //! cargo and rustc. The crates are path dependencies written here, so no
 //! test needs the network.
 
-mod common;
-
-use common::{Run, Site, assert_says, kiln_command, text};
+use crate::common::{Run, Site, assert_says, kiln_command, text};
 
 /// A site whose `snippets/Cargo.toml` depends on a small local crate,
 /// `tiny` (with a `shout` feature and a macro).
@@ -34,7 +32,7 @@ macro_rules! twice { ($e:expr) => { ($e) * 2 } }
 }
 
 fn article_with(site: &Site, body: &str) {
-    site.file("content/a.md", common::article("Crates", body));
+    site.file("content/a.md", crate::common::article("Crates", body));
 }
 
 /// `kiln build` with `CARGO` and `RUSTC` wrappers that count their runs.
@@ -62,8 +60,8 @@ fn counted_build(site: &Site) -> (Run, usize, usize) {
     let (cargo, cargo_count) = wrapper("cargo", "cargo");
     let (rustc, rustc_count) = wrapper("rustc", "rustc");
     let (cargo_lines, rustc_lines) = (
-        common::LineCounter::open(&cargo_count),
-        common::LineCounter::open(&rustc_count),
+        crate::common::LineCounter::open(&cargo_count),
+        crate::common::LineCounter::open(&rustc_count),
     );
     let output = kiln_command(site.root(), &["build"])
         .env("CARGO", &cargo)
@@ -202,7 +200,7 @@ fn an_unknown_crate_offline_is_one_error_naming_the_manifest_line() {
     let site = site_with_tiny();
     article_with(&site, "Text.\n");
     site.build();
-    let before = common::tree(&site.path("public"));
+    let before = crate::common::tree(&site.path("public"));
     site.file(
         "snippets/Cargo.toml",
         "[package]\nname = \"kb\"\nversion = \"0.1.0\"\n\n[dependencies]\nkiln-test-no-such-crate = \"1\"\n",
@@ -215,7 +213,7 @@ fn an_unknown_crate_offline_is_one_error_naming_the_manifest_line() {
         "error: snippets/Cargo.toml:6: cargo could not build the snippets' dependencies",
     );
     assert_says(&run, "`kiln-test-no-such-crate`");
-    assert_eq!(common::tree(&site.path("public")), before);
+    assert_eq!(crate::common::tree(&site.path("public")), before);
 }
 
 #[test]
@@ -246,7 +244,7 @@ fn inline_snippets_take_options_in_the_fence_and_a_kiln_line() {
     // The `// kiln:` line is an option, not code to show.
     site.file(
         "content/a.md",
-        common::article(
+        crate::common::article(
             "Crates",
             "```rust\n// kiln: timeout = 5s\nprintln!(\"hi\");\n```\n",
         ),

@@ -1,17 +1,15 @@
 //! `kiln build` on fixture sites: pages, ids, TOC, tags, escaping, templates.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{Site, article, text, tree};
+use crate::common::{Site, article, text, tree};
 
 #[test]
 fn builds_the_repo_site_with_the_seed_article() {
     let out = tempfile::tempdir().unwrap();
-    let output = common::build_repo_site(out.path(), &[]);
+    let output = crate::common::build_repo_site(out.path(), &[]);
     let read = |rel: &str| {
-        common::Page(scraper::Html::parse_document(
+        crate::common::Page(scraper::Html::parse_document(
             &std::fs::read_to_string(output.join(rel)).unwrap(),
         ))
     };
@@ -106,7 +104,7 @@ fn titles_and_text_are_escaped() {
     let page = site.page("x/index.html");
     assert_eq!(text(&page.one("h1")), "<script>alert(1)</script> & Vec<T>");
     // No script but kiln's own page script, and nothing inline.
-    let only_kilns = |page: &common::Page| {
+    let only_kilns = |page: &crate::common::Page| {
         page.select("script").iter().all(|s| {
             s.value()
                 .attr("src")
@@ -202,7 +200,7 @@ fn internal_urls_are_relative_and_absolute_ones_carry_the_base_url() {
             !href.starts_with('/') && !href.contains("://") || href.starts_with('#'),
             "{href} is not relative"
         );
-        let path = common::site_path("a/index.html", &href);
+        let path = crate::common::site_path("a/index.html", &href);
         let path = path.split('#').next().unwrap();
         let file = site.path("public").join(path.trim_start_matches('/'));
         assert!(
@@ -361,7 +359,7 @@ fn a_second_concurrent_build_waits_for_the_first() {
         article("A", "```rust\nstd::thread::sleep(std::time::Duration::from_millis(1500));\nprintln!(\"slow\");\n```\n"),
     );
     let start = || {
-        common::kiln_command(site.root(), &["build"])
+        crate::common::kiln_command(site.root(), &["build"])
             .stderr(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()

@@ -1,8 +1,6 @@
 //! Snippets through the real binary and the real rustc.
 
-mod common;
-
-use common::{Site, assert_says, text};
+use crate::common::{Site, assert_says, text};
 
 fn site_with(article_body: &str) -> Site {
     let site = Site::new();
@@ -137,7 +135,7 @@ fn main() {
 "#,
     );
     let started = std::time::Instant::now();
-    let output = common::kiln_command(site.root(), &["build"])
+    let output = crate::common::kiln_command(site.root(), &["build"])
         .output()
         .unwrap();
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
@@ -150,7 +148,10 @@ fn main() {
     assert!(stderr.contains("spawned child"), "{stderr}");
     // No process of the host runs the child's command line any more (a
     // zombie waiting for its reaper has none).
-    assert_eq!(common::processes_running("300.4242"), Vec::<String>::new());
+    assert_eq!(
+        crate::common::processes_running("300.4242"),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -279,8 +280,8 @@ fn a_warm_rebuild_runs_no_rustc_and_fresh_runs_it_again() {
     .unwrap();
     let mut calls = 0;
     let mut build = || {
-        let counted = common::LineCounter::open(&counter);
-        let output = common::kiln_command(site.root(), &["build"])
+        let counted = crate::common::LineCounter::open(&counter);
+        let output = crate::common::kiln_command(site.root(), &["build"])
             .env("RUSTC", &wrapper)
             .output()
             .unwrap();

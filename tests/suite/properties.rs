@@ -1,8 +1,8 @@
 //! Property tests: whatever bytes or structure an author writes, parsing,
 //! rendering and templating return values or errors, never a panic.
 //!
-//! `cargo test --test properties` runs the default number of cases; the
-//! longer soak is `PROPTEST_CASES=20000 cargo test --release --test properties`.
+//! `cargo test --test suite properties` runs the default number of cases; the
+//! longer soak is `PROPTEST_CASES=20000 cargo test --release --test suite properties`.
 
 use std::path::Path;
 use std::sync::OnceLock;
