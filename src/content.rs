@@ -1,10 +1,11 @@
 //! Walks the content folder (`content/`, or a Knowledge Repo checkout's
-//! root) and parses every article once.
+//! root) and reads every article's front matter.
 //!
 //! The result is complete: each [`Article`] holds its front matter, and its
-//! Markdown comes already parsed into a [`Document`] beside it, so later
-//! stages read events and never parse Markdown again; rendering consumes
-//! the documents.
+//! Markdown body stands beside it with a [`Scan`] (snippet candidates and
+//! images), cached by the file's bytes. An article's Markdown is parsed at
+//! most twice: once for its scan (only when the scan cache misses) and
+//! once to render its page (only when the page cache misses).
 //!
 //! A Knowledge Repo post, `<path>.kp/knowledge.md`, is an article at
 //! `/<path>/`; the other files of its folder are published beside it only
