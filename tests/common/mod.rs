@@ -19,7 +19,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: Output) -> Run {
+    pub fn from(output: Output) -> Run {
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -58,6 +58,16 @@ pub fn assert_says(run: &Run, expected: &str) {
     );
 }
 
+/// Fails if kiln's stderr contains `unexpected`.
+#[track_caller]
+pub fn assert_not_says(run: &Run, unexpected: &str) {
+    assert!(
+        !run.stderr.contains(unexpected),
+        "did not expect {unexpected:?} in:\n{}",
+        run.stderr
+    );
+}
+
 /// A minimal valid article.
 pub fn article(title: &str, body: &str) -> String {
     format!(
@@ -92,6 +102,13 @@ impl Site {
     /// Runs `kiln <args>` in the site root.
     pub fn kiln(&self, args: &[&str]) -> Run {
         kiln_in(self.root(), args)
+    }
+
+    /// `kiln <args>` with extra environment variables.
+    pub fn kiln_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = kiln_command(self.root(), args);
+        command.envs(env.iter().copied());
+        Run::from(command.output().expect("kiln runs"))
     }
 
     /// `kiln build`, which must succeed.

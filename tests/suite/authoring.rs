@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Site, text};
+use crate::common::{Site, assert_says, text};
 
 #[test]
 fn new_writes_an_article_and_snippet_that_build_accepts() {
@@ -55,11 +55,9 @@ fn new_refuses_to_overwrite() {
     site.file("content/taken.md", "---\ntitle: Mine\n---\nkeep me\n");
     let run = site.kiln(&["new", "Taken"]);
     run.assert_failed();
-    assert!(
-        run.stderr
-            .contains("`content/taken.md` already exists; kiln new never overwrites a file"),
-        "{}",
-        run.stderr
+    assert_says(
+        &run,
+        "`content/taken.md` already exists; kiln new never overwrites a file",
     );
     assert_eq!(
         std::fs::read_to_string(site.path("content/taken.md")).unwrap(),

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::common::{Site, article, text, tree};
+use crate::common::{Site, article, assert_says, text, tree};
 
 #[test]
 fn builds_the_repo_site_with_the_seed_article() {
@@ -262,11 +262,9 @@ fn unknown_fields_warn_with_a_hint_and_reach_templates() {
             "{% extends \"base.html\" %}{% block content %}<p id=\"level\">{{ article.extra.level }}</p>{% endblock content %}",
         );
     let run = site.build();
-    assert!(
-        run.stderr
-            .contains("content/u.md:3: unknown front matter field `tgas`; did you mean `tags`?"),
-        "{}",
-        run.stderr
+    assert_says(
+        &run,
+        "content/u.md:3: unknown front matter field `tgas`; did you mean `tags`?",
     );
     assert_eq!(text(&site.page("u/index.html").one("#level")), "expert");
 }

@@ -68,11 +68,7 @@ fn counted_build(site: &Site) -> (Run, usize, usize) {
         .env("RUSTC", &rustc)
         .output()
         .unwrap();
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+    let run = Run::from(output);
     (run, cargo_lines.lines().len(), rustc_lines.lines().len())
 }
 

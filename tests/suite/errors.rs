@@ -1,7 +1,7 @@
 //! Every bad input gets a clear message naming the file and line, exit code
 //! 1, and leaves the last good `public/` as it was.
 
-use crate::common::{Run, Site, assert_says};
+use crate::common::{Run, Site, assert_not_says, assert_says};
 
 fn snapshot(site: &Site) -> Vec<(String, Vec<u8>)> {
     crate::common::tree(&site.path("public"))
@@ -22,7 +22,7 @@ fn broken(rel: &str, text: &str) -> (Site, Run) {
         before,
         "public/ changed after a failed build"
     );
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_not_says(&run, "panicked");
     (site, run)
 }
 
@@ -203,6 +203,6 @@ fn the_old_snippets_cache_dir_still_works_with_a_warning() {
     assert!(!site.exists(".kiln-cache"));
     site.file("kiln.toml", "title = \"T\"\ncache_dir = \"new-cache\"\n");
     let run = site.build();
-    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    assert_not_says(&run, "warning");
     assert!(site.exists("new-cache/runs"));
 }

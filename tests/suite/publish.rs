@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::common::{Site, article, build_repo_site, kiln_in, text};
+use crate::common::{Site, article, assert_not_says, assert_says, build_repo_site, kiln_in, text};
 
 fn read(site: &Site, rel: &str) -> String {
     std::fs::read_to_string(site.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
@@ -301,19 +301,11 @@ fn check_reports_broken_links_anchors_and_images_and_writes_nothing() {
         "warning: content/b.md:4: unknown front matter field `tgas`; did you mean `tags`?",
     ];
     for line in expected {
-        assert!(
-            run.stderr.contains(line),
-            "missing {line:?} in:\n{}",
-            run.stderr
-        );
+        assert_says(&run, line);
     }
-    assert!(
-        run.stderr.contains("content/a.md:17: link `../README.md`"),
-        "{}",
-        run.stderr
-    );
-    assert!(!run.stderr.contains("`b.md#there`"), "{}", run.stderr);
-    assert!(!run.stderr.contains("`/b/#there`"), "{}", run.stderr);
+    assert_says(&run, "content/a.md:17: link `../README.md`");
+    assert_not_says(&run, "`b.md#there`");
+    assert_not_says(&run, "`/b/#there`");
     assert!(
         run.stdout
             .contains("checked 2 articles, 10 links and 0 snippets: 8 problems"),
@@ -335,22 +327,11 @@ fn check_reports_front_matter_and_snippet_problems_together() {
         .file("snippets/g.stdout", "old\n");
     let run = site.kiln(&["check"]);
     run.assert_failed();
-    assert!(
-        run.stderr.contains("error: content/bad.md:"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("error: content/s.md:4: inline snippet: panicked"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("error: content/s.md:8: snippet `snippets/g.rs`: its stdout differs"),
-        "{}",
-        run.stderr
+    assert_says(&run, "error: content/bad.md:");
+    assert_says(&run, "error: content/s.md:4: inline snippet: panicked");
+    assert_says(
+        &run,
+        "error: content/s.md:8: snippet `snippets/g.rs`: its stdout differs",
     );
     assert!(run.stdout.contains("3 problems"), "{}", run.stdout);
     // It reuses the snippet cache: the second check compiles nothing.

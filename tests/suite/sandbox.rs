@@ -6,19 +6,7 @@
 use std::io::Read;
 use std::net::TcpListener;
 
-use crate::common::{Run, Site, assert_says, kiln_command, text};
-
-/// `kiln <args>` with extra environment variables.
-fn kiln_with_env(site: &Site, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = kiln_command(site.root(), args);
-    command.envs(env.iter().copied());
-    let output = command.output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use crate::common::{Site, assert_not_says, assert_says, text};
 
 fn outputs(site: &Site) -> Vec<String> {
     site.page("a/index.html")
@@ -48,8 +36,7 @@ fn secrets_in_the_environment_stay_out_and_allowed_ones_are_named() {
             "```rust\nlet mut names: Vec<String> = std::env::vars().map(|(k, _)| k).filter(|k| k.starts_with(\"KILN_TEST\")).collect();\nnames.sort();\nprintln!(\"{names:?} {:?}\", std::env::var(\"KILN_TEST_ALLOWED\").ok());\n```\n",
         ),
     );
-    kiln_with_env(
-        &site,
+    site.kiln_with_env(
         &["build"],
         &[
             ("KILN_TEST_TOKEN", "s3cret"),
@@ -118,12 +105,8 @@ fn files_outside_the_snippets_folder_are_out_of_reach() {
             ),
         ),
     );
-    kiln_with_env(
-        &site,
-        &["build"],
-        &[("HOME", home.path().to_str().unwrap())],
-    )
-    .assert_ok();
+    site.kiln_with_env(&["build"], &[("HOME", home.path().to_str().unwrap())])
+        .assert_ok();
     assert_eq!(
         outputs(&site),
         [
@@ -171,7 +154,7 @@ fn required_fails_where_namespaces_are_forbidden_and_best_effort_says_so() {
     );
     let deny = [("KILN_SANDBOX_DENY", "namespaces")];
     site.file("kiln.toml", "[snippets]\nsandbox = \"required\"\n");
-    let run = kiln_with_env(&site, &["build"], &deny);
+    let run = site.kiln_with_env(&["build"], &deny);
     run.assert_failed();
     assert_says(
         &run,
@@ -179,7 +162,7 @@ fn required_fails_where_namespaces_are_forbidden_and_best_effort_says_so() {
     );
     assert!(!site.exists("public"));
     site.file("kiln.toml", "[snippets]\nsandbox = \"best-effort\"\n");
-    let run = kiln_with_env(&site, &["build"], &deny);
+    let run = site.kiln_with_env(&["build"], &deny);
     run.assert_ok();
     assert_says(
         &run,
@@ -197,7 +180,7 @@ fn required_fails_where_namespaces_are_forbidden_and_best_effort_says_so() {
     // Off: the builder's rights, said plainly; the setting is part of the
     // key, so the snippet runs again.
     site.file("kiln.toml", "[snippets]\nsandbox = \"off\"\n");
-    let run = kiln_with_env(&site, &["build"], &deny);
+    let run = site.kiln_with_env(&["build"], &deny);
     run.assert_ok();
     assert!(run.stdout.contains("(0 cached)"), "{}", run.stdout);
     let provenance = site.page("a/index.html").texts(".provenance");
@@ -269,7 +252,7 @@ fn a_symbolic_link_that_leads_outside_the_site_is_an_error_naming_it() {
         &run,
         "content/a.md:9: snippet `snippets/x.rs`: `snippets/x.rs` is a symbolic link that leads outside the site",
     );
-    assert!(!run.stderr.contains("TOKEN-4c1d"), "{}", run.stderr);
+    assert_not_says(&run, "TOKEN-4c1d");
     assert!(!site.exists("public"));
     // Without the links that lead outside, the one inside is published as
     // a plain file.
@@ -307,11 +290,7 @@ fn the_compiler_sees_no_secret_and_no_host_file_but_what_cargo_sets() {
             ),
         ),
     );
-    let run = kiln_with_env(
-        &site,
-        &["build"],
-        &[("KILN_TEST_COMPILE_SECRET", "TOKEN-9f2e")],
-    );
+    let run = site.kiln_with_env(&["build"], &[("KILN_TEST_COMPILE_SECRET", "TOKEN-9f2e")]);
     run.assert_failed();
     assert_says(&run, "content/a.md:14: inline snippet: does not compile");
     assert_eq!(
@@ -321,19 +300,15 @@ fn the_compiler_sees_no_secret_and_no_host_file_but_what_cargo_sets() {
         run.stderr
     );
     assert_says(&run, &format!("couldn't read `{}`", secret.display()));
-    assert!(!run.stderr.contains("TOKEN-9f2e"), "{}", run.stderr);
+    assert_not_says(&run, "TOKEN-9f2e");
     site.file(
         "content/a.md",
         std::fs::read_to_string(site.path("content/a.md"))
             .unwrap()
             .replace(&format!("include_str!({secret:?})"), "\"gone\""),
     );
-    kiln_with_env(
-        &site,
-        &["build"],
-        &[("KILN_TEST_COMPILE_SECRET", "TOKEN-9f2e")],
-    )
-    .assert_ok();
+    site.kiln_with_env(&["build"], &[("KILN_TEST_COMPILE_SECRET", "TOKEN-9f2e")])
+        .assert_ok();
     assert_eq!(
         outputs(&site)[0],
         "None snippets 0.0.0 snippet beside the snippets"
