@@ -147,7 +147,7 @@ pub const MIN_MEMORY: u64 = 16 << 20;
 pub const MIN_DISK: u64 = 1 << 20;
 
 /// `snippets.sandbox`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SandboxMode {
     /// Every wall must stand, or the build fails.

@@ -208,30 +208,44 @@ pub struct RunOptions {
     pub offline: bool,
 }
 
-/// The cache key of a snippet: its code and everything that changes what
-/// it does (`environment`: the compiler and the dependencies' key).
-fn snippet_key(snippet: &Snippet, environment: &str, output_limit: usize) -> String {
-    let mut hasher = blake3::Hasher::new();
-    let options = &snippet.options;
-    for part in [
-        "kiln-snippet-v4",
+/// Everything a snippet's run depends on: its cache key, hashed once.
+/// Every input is a field, so an input that is not keyed does not compile.
+#[derive(Serialize)]
+struct SnippetKey<'a> {
+    /// Changes when kiln does something else with the same inputs.
+    version: &'static str,
+    environment: &'a KeyEnvironment<'a>,
+    options: &'a SnippetOptions,
+    output_limit: usize,
+    file_name: &'a str,
+    /// The crate rustc compiles.
+    code: String,
+}
+
+/// What every snippet of a build shares in its key.
+#[derive(Serialize)]
+struct KeyEnvironment<'a> {
+    /// `rustc -vV`.
+    compiler: &'a str,
+    /// The key of the dependencies' build, if there are any.
+    dependencies: Option<&'a str>,
+    sandbox: sandbox::SandboxKey,
+    /// cargo's package variables.
+    package: &'a [(String, String)],
+}
+
+/// The cache key of a snippet.
+fn snippet_key(snippet: &Snippet, environment: &KeyEnvironment<'_>, output_limit: usize) -> String {
+    let key = SnippetKey {
+        version: "kiln-snippet-v5",
         environment,
-        &format!("{:?}", options.mode),
-        &options.should_panic.to_string(),
-        &options.edition,
-        &options.timeout.as_millis().to_string(),
-        &format!(
-            "{}|{}|{}|{}",
-            options.network, options.memory, options.processes, options.disk
-        ),
-        &output_limit.to_string(),
-        &snippet.code.file_name,
-        &snippet.code.standalone(),
-    ] {
-        hasher.update(&(part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
-    }
-    hasher.finalize().to_hex().to_string()
+        options: &snippet.options,
+        output_limit,
+        file_name: &snippet.code.file_name,
+        code: snippet.code.standalone(),
+    };
+    let bytes = serde_json::to_vec(&key).unwrap_or_default();
+    blake3::hash(&bytes).to_hex().to_string()
 }
 
 /// Everything the snippet stage produced: the runs (failed ones too, so a
@@ -279,11 +293,12 @@ pub fn run_snippets(
     let cargo_ran = deps.as_ref().is_some_and(|(_, ran)| *ran);
     let deps = deps.map(|(deps, _)| deps);
     let package = environment::package_env(&options.root);
-    let environment = format!(
-        "{compiler}\0{}\0{}\0{package:?}",
-        deps.as_ref().map(|d| d.key.as_str()).unwrap_or_default(),
-        sandbox::fingerprint(config)
-    );
+    let environment = KeyEnvironment {
+        compiler,
+        dependencies: deps.as_ref().map(|d| d.key.as_str()),
+        sandbox: sandbox::SandboxKey::of(config),
+        package: &package,
+    };
     let keys: Vec<String> = snippets
         .iter()
         .map(|s| snippet_key(s, &environment, config.output_limit))

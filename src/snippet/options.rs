@@ -33,7 +33,7 @@ impl Mode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SnippetOptions {
     pub mode: Mode,
     /// A run passes only if it panics.

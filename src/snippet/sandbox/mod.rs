@@ -514,27 +514,33 @@ fn try_walls(namespaces: Namespaces, landlock: bool) -> Result<(), String> {
 
 /// What of the sandbox's settings changes a run, for snippet keys: the
 /// mode, the bounds, and the passed variables with their values.
-pub fn fingerprint(config: &SnippetConfig) -> String {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(
-        format!(
-            "{:?}|{}|{}",
-            config.sandbox,
-            config.disk,
-            config.cpu_time.as_secs()
-        )
-        .as_bytes(),
-    );
-    let mut names = config.env.clone();
-    names.sort();
-    for name in names {
-        hasher.update(name.as_bytes()).update(b"=");
-        if let Some(value) = std::env::var_os(&name) {
-            hasher.update(value.as_encoded_bytes());
+#[derive(Debug, Serialize)]
+pub struct SandboxKey {
+    mode: SandboxMode,
+    disk: u64,
+    cpu_seconds: u64,
+    /// Each passed variable's name and value (as bytes; `None` unset).
+    env: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl SandboxKey {
+    pub fn of(config: &SnippetConfig) -> SandboxKey {
+        let mut env: Vec<(String, Option<Vec<u8>>)> = config
+            .env
+            .iter()
+            .map(|name| {
+                let value = std::env::var_os(name).map(|v| v.into_encoded_bytes());
+                (name.clone(), value)
+            })
+            .collect();
+        env.sort();
+        SandboxKey {
+            mode: config.sandbox,
+            disk: config.disk,
+            cpu_seconds: config.cpu_time.as_secs(),
+            env,
         }
-        hasher.update(b"\0");
     }
-    hasher.finalize().to_hex().to_string()
 }
 
 #[cfg(test)]
