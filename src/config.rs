@@ -68,7 +68,7 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MarkdownConfig {
     /// The shallowest heading level in the table of contents.
@@ -86,7 +86,7 @@ impl Default for MarkdownConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HighlightConfig {
     /// A syntect theme name used when the reader prefers a light scheme.
@@ -104,7 +104,7 @@ impl Default for HighlightConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SnippetConfig {
     /// How long one snippet may run, such as `10s` or `1m 30s`.

@@ -233,25 +233,46 @@ impl StampedFiles {
 /// A hash of what every article page depends on besides its own article:
 /// kiln itself, the configuration and the templates `article.html` uses.
 pub fn pages_fingerprint(site: &Site) -> String {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(b"kiln-page-v1\0");
-    hasher.update(site.kiln.as_bytes());
-    // The settings an article page shows or is made with; not `search`,
-    // `page_size` or `ignore` (which articles there are shows in the
-    // routes each page's key and links are checked against).
     let config = &site.config;
-    let settings = format!(
-        "{:?}",
-        (
-            (&config.title, &config.description, &config.base_url),
-            (&config.language, &config.authors, &config.content_dir),
-            (&config.markdown, &config.highlight, &config.snippets),
-        )
-    );
-    hasher.update(settings.as_bytes());
-    hasher.update(site.routes.base_path().as_bytes());
-    hasher.update(site.templates.fingerprint_of("article.html").as_bytes());
-    hasher.finalize().to_hex().to_string()
+    let key = SiteKey {
+        version: "kiln-page-v2",
+        kiln: &site.kiln,
+        title: &config.title,
+        description: &config.description,
+        base_url: &config.base_url,
+        language: &config.language,
+        authors: &config.authors,
+        content_dir: &config.content_dir,
+        markdown: &config.markdown,
+        highlight: &config.highlight,
+        snippets: &config.snippets,
+        base_path: site.routes.base_path(),
+        template: site.templates.fingerprint_of("article.html"),
+    };
+    blake3::hash(&serde_json::to_vec(&key).unwrap_or_default())
+        .to_hex()
+        .to_string()
+}
+
+/// The settings an article page shows or is made with, shared by every
+/// page's key; not `search`, `page_size` or `ignore` (which articles there
+/// are shows in the routes each page's key and links are checked
+/// against).
+#[derive(Serialize)]
+struct SiteKey<'a> {
+    version: &'static str,
+    kiln: &'a str,
+    title: &'a str,
+    description: &'a str,
+    base_url: &'a str,
+    language: &'a str,
+    authors: &'a [String],
+    content_dir: &'a Path,
+    markdown: &'a crate::config::MarkdownConfig,
+    highlight: &'a crate::config::HighlightConfig,
+    snippets: &'a crate::config::SnippetConfig,
+    base_path: &'a str,
+    template: &'a str,
 }
 
 /// Takes article `index`'s page from the cache, or renders it (parsing its
@@ -386,31 +407,52 @@ fn small_thumbnail_of(site: &Site, index: usize) -> Option<Small> {
 fn page_key(site: &Site, index: usize, fingerprint: &str, small: Option<&Small>) -> String {
     let article = &site.content.articles[index];
     let routes = &site.routes;
-    let mut hasher = blake3::Hasher::new();
-    let mut field = |text: &str| {
-        hasher.update(text.as_bytes()).update(b"\0");
-    };
-    field(fingerprint);
-    field(&article.rel);
-    field(&article.source_hash);
-    field(&routes.article_url(index));
-    for tag in &article.front.tags {
-        field(&routes.tag_url(tag).unwrap_or_default());
-    }
-    field("\u{1}");
-    for author in &article.front.authors {
-        field(&routes.author_url(author).unwrap_or_default());
-    }
-    field("\u{1}");
-    field(small.map_or("", |s| s.out.as_str()));
     let mut placed: Vec<_> = site.runs.in_article(index).into_iter().flatten().collect();
     placed.sort_by_key(|(event, _)| **event);
-    for (event, placed) in placed {
-        field(&event.to_string());
-        match placed {
-            Placed::Embed(embed) => field(&embed.key),
-            Placed::Unavailable => field("unavailable"),
-        };
-    }
-    hasher.finalize().to_hex().to_string()
+    let key = PageKey {
+        fingerprint,
+        rel: &article.rel,
+        source: &article.source_hash,
+        url: routes.article_url(index),
+        tags: article
+            .front
+            .tags
+            .iter()
+            .map(|t| routes.tag_url(t))
+            .collect(),
+        authors: article
+            .front
+            .authors
+            .iter()
+            .map(|a| routes.author_url(a))
+            .collect(),
+        thumbnail: small.map(|s| s.out.as_str()),
+        snippets: placed
+            .into_iter()
+            .map(|(event, placed)| match placed {
+                Placed::Embed(embed) => (*event, Some(embed.key.as_str())),
+                Placed::Unavailable => (*event, None),
+            })
+            .collect(),
+    };
+    blake3::hash(&serde_json::to_vec(&key).unwrap_or_default())
+        .to_hex()
+        .to_string()
+}
+
+/// Everything an article's page is made of besides the site's settings
+/// (`fingerprint`): its cache key, hashed once.
+#[derive(Serialize)]
+struct PageKey<'a> {
+    fingerprint: &'a str,
+    rel: &'a str,
+    /// A hash of the article's file.
+    source: &'a str,
+    url: String,
+    /// The URLs of its tags and authors.
+    tags: Vec<Option<String>>,
+    authors: Vec<Option<String>>,
+    thumbnail: Option<&'a str>,
+    /// Each snippet's place and key (`None`: its file is unavailable).
+    snippets: Vec<(usize, Option<&'a str>)>,
 }
