@@ -97,24 +97,8 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
         .map_err(|(line, column, message)| fail(line, column, message))?;
     let positions = FieldPositions::scan(fenced.yaml);
     if !mapping.contains_key("title") {
-        // A misspelt `titel:` is the likeliest cause: say so where it is.
-        let typo = mapping
-            .keys()
-            .filter_map(|k| k.as_str())
-            .find(|k| strsim::damerau_levenshtein(k, "title") <= 2);
-        return Err(match typo.and_then(|k| Some((k, positions.get(k)?))) {
-            Some((key, (line, _))) => fail(
-                line,
-                1,
-                format!("missing field `title`: `{key}` looks like a typo; did you mean `title`?"),
-            ),
-            None => fail(
-                fenced.closing_line,
-                1,
-                "missing field `title`: every article needs one, such as `title: My article`"
-                    .to_owned(),
-            ),
-        });
+        let (line, message) = missing_title(&mapping, &positions, fenced.closing_line);
+        return Err(fail(line, 1, message));
     }
     // Each field is read on its own so that an error names its line.
     let read = |key: &'static str| FieldReader {
@@ -199,6 +183,30 @@ pub fn parse_front_matter<'a>(source: &'a str, path: &Path) -> Result<Parsed<'a>
         body_line: fenced.closing_line + 1,
         warnings,
     })
+}
+
+/// Where and how to say that `title` is missing: at a misspelt `titel:`
+/// (the likeliest cause) if there is one, else at the closing fence.
+fn missing_title(
+    mapping: &yaml_serde::Mapping,
+    positions: &FieldPositions,
+    closing_line: usize,
+) -> (usize, String) {
+    let typo = mapping
+        .keys()
+        .filter_map(|k| k.as_str())
+        .find(|k| strsim::damerau_levenshtein(k, "title") <= 2);
+    match typo.and_then(|k| Some((k, positions.get(k)?))) {
+        Some((key, (line, _))) => (
+            line,
+            format!("missing field `title`: `{key}` looks like a typo; did you mean `title`?"),
+        ),
+        None => (
+            closing_line,
+            "missing field `title`: every article needs one, such as `title: My article`"
+                .to_owned(),
+        ),
+    }
 }
 
 /// Why a `path:` or `aliases:` value would leave the site (or be read

@@ -23,9 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use super::Snippet;
 use super::sandbox::Plan;
 use super::toolchain::Toolchain;
+use super::{Dependencies, Snippet};
 use crate::error::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,10 +50,8 @@ pub struct CompileEnv<'a> {
     pub plan: Option<&'a Plan>,
     /// `CARGO_PKG_*` and `CARGO_MANIFEST_DIR`.
     pub package: &'a [(String, String)],
-    /// Folders the compile reads besides the toolchain (the crates).
-    pub read: &'a [PathBuf],
-    /// The names of the crates of `snippets/Cargo.toml`.
-    pub crates: &'a [String],
+    /// The crates of `snippets/Cargo.toml`, built.
+    pub deps: Option<&'a Dependencies>,
     /// The articles that show each snippet, by key.
     pub pages: &'a std::collections::HashMap<String, Vec<usize>>,
     /// Where work folders go.
@@ -65,7 +63,9 @@ struct Builder<'a> {
     env: CompileEnv<'a>,
     /// What every rustc is given besides the snippet: the dependencies'
     /// `--extern`s and search path.
-    extra_args: &'a [std::ffi::OsString],
+    extra_args: Vec<std::ffi::OsString>,
+    /// The names of the crates snippets may use.
+    crates: Vec<String>,
     dir: &'a Path,
     next_dir: AtomicUsize,
     invocations: AtomicUsize,
@@ -86,7 +86,6 @@ pub enum Merge {
 pub fn compile_all(
     units: &[(String, &Snippet)],
     (toolchain, env): (&Toolchain, CompileEnv<'_>),
-    extra_args: &[std::ffi::OsString],
     progress: &indicatif::ProgressBar,
     merge: Merge,
 ) -> Result<Built, Error> {
@@ -100,7 +99,12 @@ pub fn compile_all(
     let builder = Builder {
         toolchain,
         env,
-        extra_args,
+        extra_args: env.deps.map(Dependencies::rustc_args).unwrap_or_default(),
+        crates: env
+            .deps
+            .iter()
+            .flat_map(|d| d.externs.iter().map(|e| e.name.clone()))
+            .collect(),
         dir: dir.path(),
         next_dir: AtomicUsize::new(0),
         invocations: AtomicUsize::new(0),
@@ -114,7 +118,7 @@ pub fn compile_all(
     let mut alone: Vec<Unit<'_>> = Vec::new();
     for (key, snippet) in units {
         if merge == Merge::Allowed && snippet.mergeable() {
-            let trust = (!shareable(snippet, env.crates))
+            let trust = (!shareable(snippet, &builder.crates))
                 .then(|| env.pages.get(key).map(Vec::as_slice).unwrap_or_default());
             groups
                 .entry((snippet.options.edition.as_str(), trust))
@@ -180,7 +184,7 @@ impl Builder<'_> {
                 "--crate-name",
                 crate_name,
             ])
-            .args(self.extra_args)
+            .args(&self.extra_args)
             .args(["-A", "warnings", "-o", "snippet-bin"])
             .arg(if json {
                 "--error-format=json"
@@ -214,7 +218,7 @@ impl Builder<'_> {
             return Ok(command);
         };
         let (program, mut read, mut env) = self.toolchain.sandboxed();
-        read.extend(self.env.read.iter().cloned());
+        read.extend(self.env.deps.map(|d| d.search_dir.clone()));
         env.extend(plan.env.iter().cloned());
         env.extend(package);
         env.push(("HOME".into(), work.into()));

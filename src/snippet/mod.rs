@@ -310,29 +310,18 @@ pub fn run_snippets(
     } = look_up(&snippets, &keys, &cache, options.fresh);
     let mut rustc_invocations = 0;
     if let (Some(toolchain), false) = (&toolchain, misses.is_empty()) {
-        let extra_args = deps
-            .as_ref()
-            .map(Dependencies::rustc_args)
-            .unwrap_or_default();
         let plan =
             sandbox::plan(config, &options.root).map_err(|message| Error::Sandbox { message })?;
-        let read: Vec<PathBuf> = deps.iter().map(|d| d.search_dir.clone()).collect();
-        let crates: Vec<String> = deps
-            .iter()
-            .flat_map(|d| d.externs.iter().map(|e| e.name.clone()))
-            .collect();
         let scratch = options.cache_dir.join("tmp");
         let pages = pages_of(&snippets, &keys);
         let env = compile::CompileEnv {
             plan: plan.walls.is_some().then_some(&plan),
             package: &package,
-            read: &read,
-            crates: &crates,
+            deps: deps.as_ref(),
             pages: &pages,
             scratch: &scratch,
         };
-        let (fresh, invocations) =
-            compile_and_run(&misses, (toolchain, env), &extra_args, (config, &plan))?;
+        let (fresh, invocations) = compile_and_run(&misses, (toolchain, env), (config, &plan))?;
         rustc_invocations = invocations;
         for (key, run) in fresh {
             if lasting(&run) {
@@ -445,7 +434,6 @@ fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], cache: &Cache, fresh: b
 fn compile_and_run(
     misses: &[(String, &Snippet)],
     (toolchain, env): (&toolchain::Toolchain, compile::CompileEnv<'_>),
-    extra_args: &[std::ffi::OsString],
     (config, plan): (&SnippetConfig, &sandbox::Plan),
 ) -> Result<(Vec<(String, SnippetRun)>, usize), Errors> {
     let progress = indicatif::ProgressBar::new(misses.len() as u64 * 2);
@@ -455,14 +443,8 @@ fn compile_and_run(
             .progress_chars("=> "),
     );
     progress.set_message("compiling snippets");
-    let built = compile::compile_all(
-        misses,
-        (toolchain, env),
-        extra_args,
-        &progress,
-        compile::Merge::Allowed,
-    )
-    .map_err(Errors::from)?;
+    let built = compile::compile_all(misses, (toolchain, env), &progress, compile::Merge::Allowed)
+        .map_err(Errors::from)?;
     let mut invocations = built.invocations;
     progress.set_message("running snippets");
     let mut fresh = build_and_run(misses, &built, (config, plan), &progress);
@@ -480,14 +462,9 @@ fn compile_and_run(
         .map(|((key, snippet), _)| (key.clone(), *snippet))
         .collect();
     if !retry.is_empty() {
-        let alone = compile::compile_all(
-            &retry,
-            (toolchain, env),
-            extra_args,
-            &progress,
-            compile::Merge::Never,
-        )
-        .map_err(Errors::from)?;
+        let alone =
+            compile::compile_all(&retry, (toolchain, env), &progress, compile::Merge::Never)
+                .map_err(Errors::from)?;
         invocations += alone.invocations;
         for (key, run) in build_and_run(&retry, &alone, (config, plan), &progress) {
             if let Some(slot) = fresh.iter_mut().find(|(k, _)| *k == key) {
