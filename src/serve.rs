@@ -276,18 +276,7 @@ fn watch(
     .iter()
     .map(|d| root.join(d))
     .collect();
-    // What builds write: never a reason to build again (the content
-    // folder may be the root, which holds them).
-    let written: Vec<PathBuf> = [
-        root.join(config.cache_dir()),
-        options
-            .output
-            .clone()
-            .unwrap_or_else(|| default_output(&root)),
-    ]
-    .into_iter()
-    .map(|p| std::path::absolute(&p).unwrap_or(p))
-    .collect();
+    let written = written_by_builds(options, config);
     let config_file = root.join(CONFIG_FILE);
     let relevant = {
         let dirs = dirs.clone();
@@ -361,6 +350,23 @@ fn watch(
         }
     });
     Ok(())
+}
+
+/// What builds write (the cache and the output), as absolute paths: never
+/// a reason to build again (the content folder may be the root, which
+/// holds them).
+fn written_by_builds(options: &BuildOptions, config: &Config) -> Vec<PathBuf> {
+    let root = &options.root;
+    [
+        root.join(config.cache_dir()),
+        options
+            .output
+            .clone()
+            .unwrap_or_else(|| default_output(root)),
+    ]
+    .into_iter()
+    .map(|p| std::path::absolute(&p).unwrap_or(p))
+    .collect()
 }
 
 /// The longest URL path `serve` reads; past it, 414.

@@ -142,28 +142,13 @@ fn render_document(
     let with_toc = article.is_some();
     let Document { mut events, lines } = doc;
     let mut headings = collect_headings(&events, ids);
-    // An article's body sits under the page's `h1`: when its shallowest
-    // heading is deeper than `h2` (Knowledge Repo posts often start at
-    // `###`), every heading moves up so that levels do not skip.
     if with_toc {
-        let shift = headings
-            .iter()
-            .map(|h| h.level as usize)
-            .min()
-            .unwrap_or(2)
-            .saturating_sub(2);
-        for heading in &mut headings {
-            heading.level =
-                HeadingLevel::try_from(heading.level as usize - shift).unwrap_or(heading.level);
-        }
+        lift_headings(&mut headings);
     }
-    let toc_range = cx.markdown.toc_min_level..=cx.markdown.toc_max_level;
-    let flat: Vec<(u8, &Heading)> = headings
-        .iter()
-        .map(|h| (h.level as u8, h))
-        .filter(|(level, _)| toc_range.contains(level))
-        .collect();
-    let toc = nest(&flat);
+    let toc = toc_of(
+        &headings,
+        cx.markdown.toc_min_level..=cx.markdown.toc_max_level,
+    );
     let heading_at: HashMap<usize, &Heading> = headings.iter().map(|h| (h.start, h)).collect();
 
     let embeds = article.and_then(|a| cx.snippets.in_article(a));
@@ -246,6 +231,32 @@ fn render_document(
         toc_in_body,
         links,
     }
+}
+
+/// An article's body sits under the page's `h1`: when its shallowest
+/// heading is deeper than `h2` (Knowledge Repo posts often start at `###`),
+/// every heading moves up so that levels do not skip.
+fn lift_headings(headings: &mut [Heading]) {
+    let shift = headings
+        .iter()
+        .map(|h| h.level as usize)
+        .min()
+        .unwrap_or(2)
+        .saturating_sub(2);
+    for heading in headings {
+        heading.level =
+            HeadingLevel::try_from(heading.level as usize - shift).unwrap_or(heading.level);
+    }
+}
+
+/// The table of contents: the headings whose levels are in `levels`.
+fn toc_of(headings: &[Heading], levels: std::ops::RangeInclusive<u8>) -> Vec<TocEntry> {
+    let flat: Vec<(u8, &Heading)> = headings
+        .iter()
+        .map(|h| (h.level as u8, h))
+        .filter(|(level, _)| levels.contains(level))
+        .collect();
+    nest(&flat)
 }
 
 /// One Markdown document as HTML.

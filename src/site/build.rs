@@ -132,11 +132,7 @@ fn write_site(
         .warnings
         .extend(broken.iter().filter_map(as_warning));
 
-    let merged = if site.config.search {
-        merged_bundles(summaries.len())
-    } else {
-        Vec::new()
-    };
+    let merged = merged_bundles(&site, summaries.len());
     let tags = term_values(&site, OwnPage::Tags);
     let authors = term_values(&site, OwnPage::Authors);
     let lists = list_pages(

@@ -117,11 +117,7 @@ pub(super) fn render_and_check(prepared: Prepared) -> Inspection {
 /// the template errors.
 fn render_lists(site: &Site, values: &SiteValues, summaries: &[ArticleValues]) -> Vec<Error> {
     let rank = rank_of(&newest_first(site));
-    let merged = if site.config.search {
-        merged_bundles(summaries.len())
-    } else {
-        Vec::new()
-    };
+    let merged = merged_bundles(site, summaries.len());
     let tags = term_values(site, OwnPage::Tags);
     let authors = term_values(site, OwnPage::Authors);
     let lists = list_pages(site, values, summaries, (&tags, &authors), &rank, &merged);

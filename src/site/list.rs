@@ -73,11 +73,8 @@ pub(super) fn list_pages<'a>(
                         articles: Vec<usize>,
                         make: &dyn Fn(TermPage<'a>) -> TermPage<'a>| {
         let total = articles.len();
-        let size = if page_size == 0 {
-            total.max(1)
-        } else {
-            page_size
-        };
+        // `page_size = 0`: one page.
+        let size = Some(page_size).filter(|&s| s > 0).unwrap_or(total.max(1));
         let count = total.div_ceil(size).max(1);
         let path_of = |n: usize| match n {
             1 => format!("{folder}index.html"),
@@ -89,15 +86,7 @@ pub(super) fn list_pages<'a>(
             chunks.push(Vec::new());
         }
         for (n, chunk) in (1..).zip(chunks) {
-            let paginator = Paginator {
-                current: n,
-                pages: count,
-                total,
-                first: url_of(1),
-                last: url_of(count),
-                previous: (n > 1).then(|| url_of(n - 1)),
-                next: (n < count).then(|| url_of(n + 1)),
-            };
+            let paginator = paginator((n, count, total), &url_of);
             let listed = chunk.iter().map(|&i| &summaries[i]).collect();
             let values = make(TermPage {
                 paginator: Some(paginator),
@@ -150,6 +139,23 @@ pub(super) fn list_pages<'a>(
         ),
     ]);
     lists
+}
+
+/// Page `n` of `count` (listing `total` articles in all), with the URLs
+/// of its neighbours.
+fn paginator(
+    (n, count, total): (usize, usize, usize),
+    url_of: &dyn Fn(usize) -> String,
+) -> Paginator {
+    Paginator {
+        current: n,
+        pages: count,
+        total,
+        first: url_of(1),
+        last: url_of(count),
+        previous: (n > 1).then(|| url_of(n - 1)),
+        next: (n < count).then(|| url_of(n + 1)),
+    }
 }
 
 /// Stages every list page, in parallel; returns their cache keys and what
@@ -247,9 +253,15 @@ pub(super) fn newest_first(site: &Site) -> Vec<usize> {
     order
 }
 
-/// The search bundles after the first, for the search page to merge.
-pub(super) fn merged_bundles(articles: usize) -> Vec<String> {
-    (1..shard_count(articles))
+/// The search bundles after the first, for the search page to merge
+/// (none with search off).
+pub(super) fn merged_bundles(site: &Site, articles: usize) -> Vec<String> {
+    let shards = if site.config.search {
+        shard_count(articles)
+    } else {
+        1
+    };
+    (1..shards)
         .map(|shard| format!("{}shard-{shard}/", OwnPage::SearchBundle.path()))
         .collect()
 }
