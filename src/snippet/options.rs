@@ -78,22 +78,175 @@ impl SnippetOptions {
     }
 }
 
+/// One option a snippet can take, in a fence (`rust,no_run`,
+/// `rust,timeout=2s`) or a `// kiln:` line (`no_run, timeout = 2s`): the
+/// one table that the parsers, the list of allowed options in errors, and
+/// the docs read. Every option is a field of [`SnippetOptions`], which is
+/// part of a snippet's cache key as a whole.
+struct OptionSpec {
+    name: &'static str,
+    /// How it is written, for the list of allowed options.
+    example: &'static str,
+    /// Whether it takes a value (`timeout = 5s`) or stands alone (`no_run`).
+    valued: bool,
+    /// Applies it, with its value; an error says why the value is wrong.
+    apply: fn(&mut SnippetOptions, &str) -> Result<(), String>,
+}
+
+const OPTIONS: [OptionSpec; 10] = [
+    OptionSpec {
+        name: "ignore",
+        example: "ignore",
+        valued: false,
+        apply: |o, _| {
+            o.mode = Mode::Ignore;
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "no_run",
+        example: "no_run",
+        valued: false,
+        apply: |o, _| {
+            o.mode = Mode::NoRun;
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "compile_fail",
+        example: "compile_fail",
+        valued: false,
+        apply: |o, _| {
+            o.mode = Mode::CompileFail;
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "should_panic",
+        example: "should_panic",
+        valued: false,
+        apply: |o, _| {
+            o.should_panic = true;
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "network",
+        example: "network",
+        valued: false,
+        apply: |o, _| {
+            o.network = true;
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "edition",
+        example: "edition = 2021",
+        valued: true,
+        apply: |o, value| {
+            if !EDITIONS.contains(&value) {
+                return Err(format!(
+                    "`{value}` is not an edition; expected 2015, 2018, 2021 or 2024"
+                ));
+            }
+            o.edition = value.to_owned();
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "timeout",
+        example: "timeout = 5s",
+        valued: true,
+        apply: |o, value| {
+            o.timeout = parse_duration(value)?;
+            if o.timeout.is_zero() {
+                return Err("must be longer than zero".to_owned());
+            }
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "memory",
+        example: "memory = 4GiB",
+        valued: true,
+        apply: |o, value| {
+            o.memory = least(parse_size(value)?, MIN_MEMORY, value)?;
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "processes",
+        example: "processes = 512",
+        valued: true,
+        apply: |o, value| {
+            o.processes = value
+                .parse()
+                .ok()
+                .filter(|&n: &u64| n > 0)
+                .ok_or_else(|| format!("`{value}` is not a number of processes"))?;
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "disk",
+        example: "disk = 2GiB",
+        valued: true,
+        apply: |o, value| {
+            o.disk = least(parse_size(value)?, MIN_DISK, value)?;
+            Ok(())
+        },
+    },
+];
+
+/// A size at least `least` bytes.
+fn least(size: u64, least: u64, value: &str) -> Result<u64, String> {
+    if size < least {
+        return Err(format!(
+            "`{value}` is too little; a run needs at least {} MiB",
+            least >> 20
+        ));
+    }
+    Ok(size)
+}
+
+/// The option named `name`.
+fn option_named(name: &str) -> Option<&'static OptionSpec> {
+    OPTIONS.iter().find(|o| o.name == name)
+}
+
+/// The allowed options, for errors: ``expected `ignore`, … or `disk = 2GiB` ``.
+fn expected_options() -> String {
+    let forms: Vec<String> = OPTIONS.iter().map(|o| format!("`{}`", o.example)).collect();
+    match forms.split_last() {
+        Some((last, rest)) => format!("expected {} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// An option as written: its name and its value, if it has one;
+/// rustdoc's `edition2021` is `edition` with `2021`.
+fn split_option(word: &str) -> (&str, Option<&str>) {
+    match word.split_once('=') {
+        Some((name, value)) => (name.trim(), Some(value.trim())),
+        None => match word.strip_prefix("edition") {
+            Some(year) if EDITIONS.contains(&year) => ("edition", Some(year)),
+            _ => (word, None),
+        },
+    }
+}
+
 /// Options from a fence info string such as `rust,no_run,edition2024` or
 /// `rust,timeout=2s`. Unknown words are other tools' (`editable`, …) and
-/// are ignored; a known `key=value` with a bad value is an error.
+/// are ignored; a known option with a bad value is an error.
 pub fn fence_options(info: &str, config: &SnippetConfig) -> Result<SnippetOptions, String> {
     let mut options = SnippetOptions::defaults(config);
     for word in fence_words(info).skip(1) {
-        match word.split_once('=') {
-            Some((key, value))
-                if ["timeout", "memory", "processes", "disk"].contains(&key.trim()) =>
-            {
-                apply_setting(&mut options, key.trim(), value.trim())
-                    .map_err(|e| e.replace("`// kiln:` option", "fence option"))?;
-            }
-            _ => {
-                apply_flag(&mut options, word);
-            }
+        let (name, value) = split_option(word);
+        match (option_named(name), value) {
+            (Some(option), Some(value)) if option.valued => (option.apply)(&mut options, value)
+                .map_err(|e| format!("fence option `{name}`: {e}"))?,
+            (Some(option), None) if !option.valued => (option.apply)(&mut options, "")?,
+            _ => {}
         }
     }
     Ok(options)
@@ -110,27 +263,6 @@ pub fn inline_options(
     kiln_line(code, options)
 }
 
-/// Applies a rustdoc attribute; false if the word is not one.
-fn apply_flag(options: &mut SnippetOptions, word: &str) -> bool {
-    match word {
-        "ignore" => options.mode = Mode::Ignore,
-        "no_run" => options.mode = Mode::NoRun,
-        "compile_fail" => options.mode = Mode::CompileFail,
-        "should_panic" => options.should_panic = true,
-        "network" => options.network = true,
-        w if w
-            .strip_prefix("edition")
-            .is_some_and(|e| EDITIONS.contains(&e)) =>
-        {
-            options.edition = w["edition".len()..].to_owned();
-        }
-        _ => return false,
-    }
-    true
-}
-
-const EXPECTED_OPTIONS: &str = "expected `ignore`, `no_run`, `compile_fail`, `should_panic`, `network`, `edition = 2021`, `timeout = 5s`, `memory = 4GiB`, `processes = 512` or `disk = 2GiB`";
-
 /// Options from a linked file's `// kiln: …` line, and the code to show
 /// (the file without that line).
 pub fn linked_options(
@@ -138,52 +270,6 @@ pub fn linked_options(
     config: &SnippetConfig,
 ) -> Result<(SnippetOptions, String), String> {
     kiln_line(source, SnippetOptions::defaults(config))
-}
-
-/// Applies a `key = value` option.
-fn apply_setting(options: &mut SnippetOptions, key: &str, value: &str) -> Result<(), String> {
-    match key {
-        "timeout" => {
-            options.timeout =
-                parse_duration(value).map_err(|e| format!("`// kiln:` option `timeout`: {e}"))?;
-            if options.timeout.is_zero() {
-                return Err("`// kiln:` option `timeout` must be longer than zero".into());
-            }
-        }
-        "edition" if EDITIONS.contains(&value) => {
-            options.edition = value.to_owned();
-        }
-        "memory" | "disk" => {
-            let size = parse_size(value).map_err(|e| format!("`// kiln:` option `{key}`: {e}"))?;
-            let least = if key == "memory" {
-                MIN_MEMORY
-            } else {
-                MIN_DISK
-            };
-            if size < least {
-                return Err(format!(
-                    "`// kiln:` option `{key}`: `{value}` is too little; a run needs at least {} MiB",
-                    least >> 20
-                ));
-            }
-            if key == "memory" {
-                options.memory = size;
-            } else {
-                options.disk = size;
-            }
-        }
-        "processes" => {
-            options.processes = value.parse().ok().filter(|&n: &u64| n > 0).ok_or_else(|| {
-                format!("`// kiln:` option `processes`: `{value}` is not a number of processes")
-            })?;
-        }
-        _ => {
-            return Err(format!(
-                "unknown `// kiln:` option `{key} = {value}`; {EXPECTED_OPTIONS}"
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Applies the options of a `// kiln: …` line among the first comment
@@ -203,17 +289,17 @@ fn kiln_line(
     let line = source.lines().nth(index).unwrap_or_default();
     let spec = line.trim_start().trim_start_matches("// kiln:");
     for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        if let Some((key, value)) = item.split_once('=') {
-            apply_setting(&mut options, key.trim(), value.trim()).map_err(|e| {
-                e.replace(
-                    &format!("`{} = {}`", key.trim(), value.trim()),
-                    &format!("`{item}`"),
-                )
-            })?;
-        } else if !apply_flag(&mut options, item) {
-            return Err(format!(
-                "unknown `// kiln:` option `{item}`; {EXPECTED_OPTIONS}"
-            ));
+        let (name, value) = split_option(item);
+        match (option_named(name), value) {
+            (Some(option), Some(value)) if option.valued => (option.apply)(&mut options, value)
+                .map_err(|e| format!("`// kiln:` option `{name}`: {e}"))?,
+            (Some(option), None) if !option.valued => (option.apply)(&mut options, "")?,
+            _ => {
+                return Err(format!(
+                    "unknown `// kiln:` option `{item}`; {}",
+                    expected_options()
+                ));
+            }
         }
     }
     let display: Vec<&str> = source
@@ -253,6 +339,24 @@ mod tests {
             inline_options("rust", "// kiln: timeout = 3s\nloop {}\n", &config).unwrap();
         assert_eq!(o.timeout, Duration::from_secs(3));
         assert_eq!(shown, "loop {}\n");
+    }
+
+    #[test]
+    fn one_table_lists_every_option() {
+        assert_eq!(
+            expected_options(),
+            "expected `ignore`, `no_run`, `compile_fail`, `should_panic`, `network`, `edition = 2021`, `timeout = 5s`, `memory = 4GiB`, `processes = 512` or `disk = 2GiB`"
+        );
+        let config = SnippetConfig::default();
+        let o = fence_options("rust,edition=2024,disk=64MiB,no_run", &config).unwrap();
+        assert_eq!(
+            (o.edition.as_str(), o.disk, o.mode),
+            ("2024", 64 << 20, Mode::NoRun)
+        );
+        let e = linked_options("// kiln: edition = 2077\n", &config).unwrap_err();
+        assert!(e.contains("`2077` is not an edition"), "{e}");
+        let e = linked_options("// kiln: timeout\n", &config).unwrap_err();
+        assert!(e.starts_with("unknown `// kiln:` option `timeout`"), "{e}");
     }
 
     #[test]
