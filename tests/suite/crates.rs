@@ -303,15 +303,8 @@ fn build_scripts_and_snippets_see_cargos_package_but_no_secret() {
         &site,
         "```rust\nprintln!(\"{} {} {} {}\", probe::SEEN, env!(\"CARGO_PKG_NAME\"), env!(\"CARGO_PKG_VERSION_PRE\"), env!(\"CARGO_PKG_AUTHORS\"));\n```\n",
     );
-    let output = kiln_command(site.root(), &["build"])
-        .env("KILN_TEST_BUILD_SECRET", "TOKEN-77aa")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    site.kiln_with_env(&["build"], &[("KILN_TEST_BUILD_SECRET", "TOKEN-77aa")])
+        .assert_ok();
     let page = site.page("a/index.html");
     assert_eq!(
         page.texts(".snippet-output samp"),

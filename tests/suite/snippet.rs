@@ -281,17 +281,10 @@ fn a_warm_rebuild_runs_no_rustc_and_fresh_runs_it_again() {
     let mut calls = 0;
     let mut build = || {
         let counted = crate::common::LineCounter::open(&counter);
-        let output = crate::common::kiln_command(site.root(), &["build"])
-            .env("RUSTC", &wrapper)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let run = site.kiln_with_env(&["build"], &[("RUSTC", wrapper.to_str().unwrap())]);
+        run.assert_ok();
         calls += counted.lines().len();
-        (String::from_utf8_lossy(&output.stdout).into_owned(), calls)
+        (run.stdout, calls)
     };
     let (first, calls) = build();
     // `rustc --print sysroot` once (the toolchain's own rustc then tells
