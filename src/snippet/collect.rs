@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use super::doctest::{prepare, split_hidden_lines};
 use super::options::{inline_options, linked_options};
 use super::{Origin, SNIPPET_DIR, Snippet};
+use crate::boundary::Boundary;
 use crate::config::SnippetConfig;
 use crate::content::Article;
 use crate::error::Error;
@@ -34,12 +35,13 @@ pub fn collect_snippets(
     routes: &Routes,
     config: &SnippetConfig,
 ) -> Collected {
+    let boundary = Boundary::new(root);
     let found: Vec<Collected> = articles
         .par_iter()
         .zip(scans)
         .enumerate()
         .map(|(index, (article, scan))| {
-            collect_in_article(root, index, article, scan, routes, config)
+            collect_in_article((root, &boundary), index, article, scan, routes, config)
         })
         .collect();
     let mut all = Collected::default();
@@ -52,7 +54,7 @@ pub fn collect_snippets(
 }
 
 fn collect_in_article(
-    root: &Path,
+    (root, boundary): (&Path, &Boundary),
     index: usize,
     article: &Article,
     scan: &Scan,
@@ -67,7 +69,7 @@ fn collect_in_article(
                 let Some(path) = linked_snippet(dest, article, routes) else {
                     continue;
                 };
-                let read = read_snippet(root, &path).and_then(|source| {
+                let read = read_snippet((root, boundary), &path).and_then(|source| {
                     linked_options(&source, config)
                         .map(|(options, display)| (source, options, display))
                 });
@@ -135,10 +137,9 @@ fn article_file(article: &Article, routes: &Routes) -> String {
 
 /// A linked snippet's source, or why it cannot be had (a link that leads
 /// outside the site is not read).
-fn read_snippet(root: &Path, path: &str) -> Result<String, String> {
+fn read_snippet((root, boundary): (&Path, &Boundary), path: &str) -> Result<String, String> {
     let file = root.join(path);
-    if let Err(Error::Outside { target, .. }) = crate::boundary::Boundary::new(root).resolve(&file)
-    {
+    if let Err(Error::Outside { target, .. }) = boundary.resolve(&file) {
         return Err(format!(
             "`{path}` is a symbolic link that leads outside the site, to `{}`; kiln reads nothing outside the site root (copy the file into `snippets/` instead)",
             target.display()

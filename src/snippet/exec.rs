@@ -190,8 +190,7 @@ fn command(
     };
     if rustix::process::geteuid().is_root() {
         // A root builder's snippet runs as nobody.
-        let nobody = Some(rustix::process::Uid::from_raw(65534));
-        let _ = rustix::fs::chown(folder, nobody, None);
+        let _ = sandbox::give_to_nobody(folder);
     }
     let plan = sandboxed.plan;
     let request = plan.run_request(

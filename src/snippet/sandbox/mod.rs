@@ -59,6 +59,14 @@ const DENY_VARIABLE: &str = "KILN_SANDBOX_DENY";
 /// The user a root builder's snippets run as: nobody.
 const NOBODY: u32 = 65534;
 
+/// Gives `path` to nobody, who a root builder's runs are, so that a run
+/// may write its own folder.
+pub fn give_to_nobody(path: &Path) -> std::io::Result<()> {
+    let nobody = Some(rustix::process::Uid::from_raw(NOBODY));
+    let group = Some(rustix::process::Gid::from_raw(NOBODY));
+    rustix::fs::chown(path, nobody, group).map_err(std::io::Error::from)
+}
+
 /// What the walls are around.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Profile {
@@ -321,11 +329,7 @@ impl Plan {
             } else {
                 vec![folder.to_owned()]
             },
-            workdir: if isolated {
-                PathBuf::from(RUN_HOME)
-            } else {
-                folder.to_owned()
-            },
+            workdir: self.home(folder),
             tmp_size: limits.disk,
             command: std::iter::once(binary.into())
                 .chain(arg.map(OsString::from))
@@ -465,10 +469,8 @@ fn try_walls(namespaces: Namespaces, landlock: bool) -> Result<(), String> {
         .prefix(&format!("kiln-probe-{}-", std::process::id()))
         .tempdir()
         .map_err(|e| e.to_string())?;
-    let root = rustix::process::geteuid().is_root();
-    if root {
-        let nobody = Some(rustix::process::Uid::from_raw(NOBODY));
-        let _ = rustix::fs::chown(folder.path(), nobody, None);
+    if rustix::process::geteuid().is_root() {
+        let _ = give_to_nobody(folder.path());
     }
     let isolated = namespaces != Namespaces::None;
     let mut command: Vec<OsString> = vec![program.clone().into()];

@@ -9,7 +9,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::{NOBODY, Namespaces, Profile, Request};
+use super::{Namespaces, Profile, Request};
 
 pub(super) type Result<T> = std::result::Result<T, String>;
 
@@ -198,9 +198,7 @@ pub(super) fn build_root(
         std::fs::create_dir(&home).map_err(|e| e.to_string())?;
         if builder_root && namespaces == Namespaces::WithoutUser {
             // The run becomes nobody itself: its home is nobody's.
-            let nobody = Some(rustix::process::Uid::from_raw(NOBODY));
-            let group = Some(rustix::process::Gid::from_raw(NOBODY));
-            rustix::fs::chown(&home, nobody, group).map_err(|e| e.to_string())?;
+            super::give_to_nobody(&home).map_err(|e| e.to_string())?;
         }
     }
     for (path, writable, fd, directory) in &sources.own {
