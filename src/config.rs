@@ -43,6 +43,12 @@ pub struct Config {
     /// search bundles, thumbnails), relative to the site root;
     /// `.kiln-cache` when unset.
     pub cache_dir: Option<PathBuf>,
+    /// The most the caches of pages, lists, search bundles, snippet runs
+    /// and thumbnails keep together, such as `2GiB`: beyond it the least
+    /// recently used entries go first (entries unused for 30 days go
+    /// anyway).
+    #[serde(deserialize_with = "deserialize_size")]
+    pub cache_size: u64,
     pub markdown: MarkdownConfig,
     pub highlight: HighlightConfig,
     pub snippets: SnippetConfig,
@@ -61,6 +67,7 @@ impl Default for Config {
             content_dir: PathBuf::from("content"),
             ignore: Vec::new(),
             cache_dir: None,
+            cache_size: crate::store::DEFAULT_SIZE,
             markdown: MarkdownConfig::default(),
             highlight: HighlightConfig::default(),
             snippets: SnippetConfig::default(),
@@ -135,9 +142,6 @@ pub struct SnippetConfig {
     #[serde(deserialize_with = "deserialize_duration")]
     pub cpu_time: Duration,
 }
-
-/// Where caches live when `cache_dir` is not set.
-const DEFAULT_CACHE_DIR: &str = ".kiln-cache";
 
 /// The least memory a snippet may be given: a program needs this much to
 /// start at all.
@@ -294,7 +298,7 @@ impl Config {
                 .cache_dir
                 .as_ref()
                 .map(|old| old.get_ref().as_path()))
-            .unwrap_or(Path::new(DEFAULT_CACHE_DIR))
+            .unwrap_or(Path::new(crate::store::DEFAULT_DIR))
     }
 
     /// Parses the text of a `kiln.toml`; `path` is only used in errors.

@@ -69,15 +69,18 @@ struct StoredScans {
 }
 
 impl ScanCache {
-    /// The scans stored in `cache_dir` by this kiln (none if `fresh`).
-    pub fn load(cache_dir: &Path, kiln: &str, fresh: bool) -> ScanCache {
-        let path = cache_dir.join("scans.json");
+    /// The scans stored in the store by this kiln (none if `--fresh`).
+    pub fn load(store: &crate::store::Store, kiln: &str) -> ScanCache {
+        let record = crate::store::Record::Scans;
+        let path = store.record(record);
         let known = match std::fs::read(&path) {
-            Ok(bytes) if !fresh => serde_json::from_slice::<StoredScans>(&bytes)
-                .ok()
-                .filter(|stored| stored.kiln == kiln)
-                .map(|stored| stored.scans)
-                .unwrap_or_default(),
+            Ok(bytes) if store.reads_record(record) => {
+                serde_json::from_slice::<StoredScans>(&bytes)
+                    .ok()
+                    .filter(|stored| stored.kiln == kiln)
+                    .map(|stored| stored.scans)
+                    .unwrap_or_default()
+            }
             _ => HashMap::new(),
         };
         ScanCache {
@@ -124,7 +127,7 @@ impl ScanCache {
             path: self.path.clone(),
             source: std::io::Error::other(e),
         })?;
-        crate::output::write_atomic(&self.path, &[&json])
+        crate::store::write_atomic(&self.path, &[&json])
     }
 }
 

@@ -25,5 +25,6 @@ pub mod serve;
 pub mod site;
 pub mod slug;
 pub mod snippet;
+pub mod store;
 pub mod template;
 pub mod thumbnail;

@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::store::{Area, Store, write_atomic};
 
 /// A file's content hash (blake3, hex).
 pub type Hash = String;
@@ -25,16 +26,6 @@ pub type Hash = String;
 /// The hash of some bytes, as the manifest records it.
 pub fn hash_bytes(bytes: &[u8]) -> Hash {
     blake3::hash(bytes).to_hex().to_string()
-}
-
-/// Whether a cache entry was last written more than `age` ago.
-pub fn older_than(entry: &fs::DirEntry, age: std::time::Duration) -> bool {
-    entry
-        .metadata()
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .is_some_and(|elapsed| elapsed > age)
 }
 
 /// A file's size, modification time and inode: what tells a changed file
@@ -75,31 +66,6 @@ impl Stamp {
     pub fn matches(&self, path: &Path) -> bool {
         Stamp::of(path).is_ok_and(|now| now == *self)
     }
-}
-
-/// Writes `parts` to `path` through a temporary file beside it, renamed
-/// into place, so that a crash never leaves half a file to trust; readable
-/// by all, since cached pages are hard-linked into the published site.
-pub fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<(), Error> {
-    let fail = |source| Error::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(fail)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    for part in parts {
-        std::io::Write::write_all(&mut file, part).map_err(fail)?;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o644))
-            .map_err(fail)?;
-    }
-    file.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
 }
 
 /// One published file as it was written, and for a copy of a source file,
@@ -153,8 +119,9 @@ pub struct Staging {
 impl Staging {
     /// Creates the staging folder next to `target`, on the same file
     /// system, reading what is published there from the manifest kept in
-    /// `cache_dir` (unless `fresh`: then every file is written anew).
-    pub fn new(target: &Path, cache_dir: &Path, fresh: bool) -> Result<Staging, Error> {
+    /// the store (unless the build is `--fresh`: then every file is
+    /// written anew).
+    pub fn new(target: &Path, store: &Store) -> Result<Staging, Error> {
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
@@ -184,11 +151,11 @@ impl Staging {
             .unwrap_or(parent)
             .join(target.file_name().unwrap_or_default());
         let id = hash_bytes(absolute.to_string_lossy().as_bytes());
-        let manifest_path = cache_dir
-            .join("outputs")
+        let manifest_path = store
+            .folder(Area::Outputs)
             .join(format!("{}.json", &id[..32]));
         let published = match fs::read(&manifest_path) {
-            Ok(bytes) if target.is_dir() && !fresh => {
+            Ok(bytes) if target.is_dir() && store.reads(Area::Outputs) => {
                 serde_json::from_slice(&bytes).unwrap_or_default()
             }
             _ => BTreeMap::new(),

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::output::{Hash, Stamp, hash_bytes};
+use crate::store::{Area, Store};
 
 /// About how many articles go in one bundle: indexing one takes about a
 /// second on a 2-core machine, the time an edit waits for its index.
@@ -41,12 +42,12 @@ impl SearchJob {
     /// `folder`, swapped in whole. Returns the bundles indexed and of how
     /// many, and the old folder to delete.
     pub fn run(&self, folder: &Path) -> Result<(usize, usize, Option<PathBuf>), Error> {
-        let bundles = build_bundles(
-            &self.pages,
-            &self.language,
-            (&self.cache_dir, &self.kiln, false),
-        )?;
-        let staging = crate::output::Staging::new(folder, &self.cache_dir, false)?;
+        let store = Store::open(self.cache_dir.clone(), false);
+        let bundles = build_bundles(&self.pages, &self.language, (&store, &self.kiln))?;
+        // Not under the build lock: the uses are recorded, and pruning is
+        // left to the builds.
+        store.record_uses();
+        let staging = crate::output::Staging::new(folder, &store)?;
         for file in bundles.files {
             staging.link(&file.rel, &file.file, file.hash);
         }
@@ -88,8 +89,6 @@ pub struct Bundles {
     /// Bundles indexed by this build, as opposed to taken from the cache.
     pub indexed: usize,
     pub shards: usize,
-    /// The cache keys of the bundles.
-    pub keys: Vec<String>,
 }
 
 /// How many shards `articles` pages make.
@@ -121,33 +120,35 @@ struct StoredFile {
 }
 
 /// Indexes `pages` for `language` (an ISO 639-1 code), in shards, each
-/// bundle taken from `cache_dir/search/` when its pages are unchanged (and
-/// `fresh` is not set). `kiln` (a hash of kiln itself) is part of each
-/// bundle's key.
+/// bundle taken from the store when its pages are unchanged (and the
+/// build is not `--fresh`). `kiln` (a hash of kiln itself) is part of
+/// each bundle's key.
 pub fn build_bundles(
     pages: &[SearchPage],
     language: &str,
-    (cache_dir, kiln, fresh): (&Path, &str, bool),
+    (store, kiln): (&Store, &str),
 ) -> Result<Bundles, Error> {
     let shards = shard_count(pages.len());
     let mut groups: Vec<Vec<&SearchPage>> = vec![Vec::new(); shards];
     for page in pages {
         groups[shard_of(&page.url, shards)].push(page);
     }
-    let dir = cache_dir.join("search");
-    // Each bundle's files, whether this build indexed it, and its key.
-    type Made = (Vec<BundleFile>, bool, String);
+    let dir = store.folder(Area::Search);
+    // Each bundle's files, and whether this build indexed it.
+    type Made = (Vec<BundleFile>, bool);
     let made: Vec<Result<Made, Error>> = groups
         .par_iter_mut()
         .map(|group| {
             group.sort_by(|a, b| a.url.cmp(&b.url));
             let key = bundle_key(group, language, kiln);
-            let folder = dir.join(&key);
-            if !fresh && let Some(files) = load_bundle(&folder) {
-                return Ok((files, false, key));
+            let folder = store.entry(Area::Search, &key, "");
+            if store.reads(Area::Search)
+                && let Some(files) = load_bundle(&folder)
+            {
+                return Ok((files, false));
             }
             let files = index_pages(group, language)?;
-            Ok((store_bundle(&dir, &folder, files)?, true, key))
+            Ok((store_bundle(&dir, &folder, files)?, true))
         })
         .collect();
     let mut bundles = Bundles {
@@ -157,8 +158,7 @@ pub fn build_bundles(
     let mut errors = Vec::new();
     for (shard, made) in made.into_iter().enumerate() {
         match made {
-            Ok((files, indexed, key)) => {
-                bundles.keys.push(key);
+            Ok((files, indexed)) => {
                 let prefix = if shard == 0 {
                     String::new()
                 } else {
@@ -181,33 +181,27 @@ pub fn build_bundles(
     }
 }
 
-/// Deletes the cached bundles this build did not use that are more than
-/// an hour old (another build of the site, `serve` say, may still want
-/// its own for a while), and folders a crash left half-written.
-pub fn prune_bundles(cache_dir: &Path, used: &std::collections::HashSet<String>) {
-    let Ok(entries) = fs::read_dir(cache_dir.join("search")) else {
-        return;
-    };
-    let hour = std::time::Duration::from_secs(3600);
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if crate::output::older_than(&entry, hour) && !used.contains(&name) {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
 /// The key of one bundle: what Pagefind is given.
 fn bundle_key(pages: &[&SearchPage], language: &str, kiln: &str) -> String {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(b"kiln-search-v1\0");
-    hasher.update(kiln.as_bytes()).update(b"\0");
-    hasher.update(language.as_bytes()).update(b"\0");
-    for page in pages {
-        hasher.update(page.url.as_bytes()).update(b"\0");
-        hasher.update(page.hash.as_bytes()).update(b"\0");
-    }
-    hasher.finalize().to_hex().to_string()
+    crate::store::key(&BundleKey {
+        version: "kiln-search-v2",
+        kiln,
+        language,
+        pages: pages
+            .iter()
+            .map(|p| (p.url.as_str(), p.hash.as_str()))
+            .collect(),
+    })
+}
+
+/// Everything a bundle is made of: its key, hashed once.
+#[derive(Serialize)]
+struct BundleKey<'a> {
+    version: &'static str,
+    kiln: &'a str,
+    language: &'a str,
+    /// Each page's URL and the hash of its HTML, in URL order.
+    pages: Vec<(&'a str, &'a str)>,
 }
 
 /// A cached bundle, if every file of it is there as stored.

@@ -47,7 +47,12 @@ pub struct ServeOptions {
 fn build_options(options: &ServeOptions) -> Result<(BuildOptions, Config), Error> {
     let config = Config::load(&options.root)?;
     let build = BuildOptions {
-        output: Some(options.root.join(config.cache_dir()).join("serve")),
+        output: Some(
+            options
+                .root
+                .join(config.cache_dir())
+                .join(crate::store::Area::Serve.folder()),
+        ),
         drafts: options.drafts,
         private: options.private,
         base_url: Some("/".to_owned()),

@@ -22,8 +22,9 @@ use crate::link::check_links;
 use crate::output::{Committed, Hash, Staging};
 use crate::render::Outline;
 use crate::route::{OwnPage, Resolved, STATIC_FILES, Target, relative_urls};
-use crate::search::{SearchJob, SearchPage, build_bundles, prune_bundles};
+use crate::search::{SearchJob, SearchPage, build_bundles};
 use crate::snippet::SnippetStats;
+use crate::store::Area;
 
 /// The site icon.
 const FAVICON: &str = include_str!("../../templates/favicon.svg");
@@ -102,14 +103,13 @@ fn write_site(
         .output
         .clone()
         .unwrap_or_else(|| default_output(&site.root));
-    let cache_dir = site.root.join(site.config.cache_dir());
-    let staging = Staging::new(&output, &cache_dir, options.fresh)
+    let staging = Staging::new(&output, &site.store)
         .map_err(|e| problems.errors.push(e))
         .ok()?;
     let values = SiteValues::new(&site.config, site.routes.base_path());
     let order = newest_first(&site);
     let rank = rank_of(&order);
-    let cache = PageCache::new(&cache_dir, options.fresh);
+    let cache = PageCache::new(&site.store);
     let fingerprint = pages_fingerprint(&site);
     let written = write_articles(
         &site,
@@ -143,9 +143,9 @@ fn write_site(
         &rank,
         &merged,
     );
-    let list_cache = StampedFiles::new(cache_dir.join("lists"), options.fresh);
+    let list_cache = StampedFiles::new(&site.store, Area::Lists);
     let entries: Vec<&str> = files.iter().map(|f| f.entry.as_str()).collect();
-    let (list_keys, errors) = write_lists(&site, &lists, &entries, &list_cache, &staging);
+    let errors = write_lists(&site, &lists, &entries, &list_cache, &staging);
     problems.errors.extend(errors);
     // Pages for readers: the 404 page and the search page are not counted.
     let pages = summaries.len() + lists.iter().filter(|l| l.for_readers).count();
@@ -154,7 +154,7 @@ fn write_site(
     problems.errors.extend(write_site_files(
         &site, &staging, &summaries, &order, &lists, &linked,
     ));
-    let (search, search_job) = match stage_search(&site, options, &staging, &files, &cache_dir) {
+    let (search, search_job) = match stage_search(&site, options, &staging, &files) {
         Ok(staged) => staged,
         Err(e) => {
             problems.errors.push(e);
@@ -165,8 +165,7 @@ fn write_site(
         return None;
     }
     let committed = staging.commit().map_err(|e| problems.errors.push(e)).ok()?;
-    cache.prune(&files.iter().map(|f| f.key.clone()).collect());
-    list_cache.prune(&list_keys);
+    site.store.prune(site.config.cache_size);
     let (stale, unchanged) = match committed {
         Committed::Swapped { stale } => (stale, false),
         Committed::Unchanged => (None, true),
@@ -200,7 +199,6 @@ fn stage_search(
     options: &BuildOptions,
     staging: &Staging,
     files: &[ArticleFile],
-    cache_dir: &std::path::Path,
 ) -> Result<StagedSearch, Error> {
     if !site.config.search {
         return Ok((None, None));
@@ -218,11 +216,11 @@ fn stage_search(
             pages,
             language: site.config.language.clone(),
             kiln: site.kiln.clone(),
-            cache_dir: cache_dir.to_owned(),
+            cache_dir: site.store.dir().to_owned(),
         };
         return Ok((None, Some(job)));
     }
-    let indexed = write_search(site, staging, pages, (cache_dir, options.fresh))?;
+    let indexed = write_search(site, staging, pages)?;
     Ok((Some(indexed), None))
 }
 
@@ -233,14 +231,8 @@ fn write_search(
     site: &Site,
     staging: &Staging,
     pages: Vec<SearchPage>,
-    (cache_dir, fresh): (&std::path::Path, bool),
 ) -> Result<(usize, usize), Error> {
-    let bundles = build_bundles(
-        &pages,
-        &site.config.language,
-        (cache_dir, &site.kiln, fresh),
-    )?;
-    prune_bundles(cache_dir, &bundles.keys.iter().cloned().collect());
+    let bundles = build_bundles(&pages, &site.config.language, (&site.store, &site.kiln))?;
     for file in bundles.files {
         let rel = format!("{}{}", OwnPage::SearchBundle.path(), file.rel);
         staging.link(&rel, &file.file, file.hash);
@@ -248,13 +240,11 @@ fn write_search(
     Ok((bundles.indexed, bundles.shards))
 }
 
-/// An article page as staged: the article, the cached file, its hash and
-/// its cache key.
+/// An article page as staged: the article, the cached file and its hash.
 struct ArticleFile {
     index: usize,
     file: std::path::PathBuf,
     hash: Hash,
-    key: String,
     /// What the article's entry in a list is made of.
     entry: String,
 }
@@ -276,7 +266,7 @@ fn write_articles(
     values: &SiteValues,
     bodies: &[crate::markdown::Body],
     rank: &[usize],
-    cache: (&PageCache, &str),
+    cache: (&PageCache<'_>, &str),
     staging: &Staging,
 ) -> Result<Written, Vec<Error>> {
     let results: Vec<Result<(Page, bool), Error>> = bodies
@@ -310,7 +300,6 @@ fn write_articles(
                 written.files.push(ArticleFile {
                     index,
                     entry: page.html.entry,
-                    key: page.html.key,
                     file: page.html.path,
                     hash: page.html.hash,
                 });

@@ -77,7 +77,7 @@ pub(super) fn render_and_check(prepared: Prepared) -> Inspection {
     let values = SiteValues::new(&site.config, site.routes.base_path());
     // The pages `build` would write, taken from (or rendered into) the
     // same page cache.
-    let cache = PageCache::new(&site.root.join(site.config.cache_dir()), false);
+    let cache = PageCache::new(&site.store);
     let fingerprint = pages_fingerprint(&site);
     let pages: Vec<Result<(ArticleValues, Outline), Error>> = bodies
         .par_iter()
@@ -106,6 +106,8 @@ pub(super) fn render_and_check(prepared: Prepared) -> Inspection {
         errors.extend(render_lists(&site, &values, &summaries));
     }
     let (broken, links) = check_links(&site.root, &site.content, &site.routes, &outlines);
+    // What a check used is kept as long as what a build used.
+    site.store.record_uses();
     Inspection {
         errors,
         broken,

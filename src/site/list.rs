@@ -2,9 +2,8 @@
 //! list (in pages of `page_size`), and the search and 404 pages; each taken
 //! from the cache unless something it shows changed.
 
-use std::collections::HashSet;
-
 use rayon::prelude::*;
+use serde::Serialize;
 
 use super::Site;
 use super::page::StampedFiles;
@@ -158,60 +157,43 @@ fn paginator(
     }
 }
 
-/// Stages every list page, in parallel; returns their cache keys and what
-/// went wrong.
+/// Stages every list page, in parallel; returns what went wrong.
 pub(super) fn write_lists(
     site: &Site,
     lists: &[ListPage<'_>],
     entries: &[&str],
-    cache: &StampedFiles,
+    cache: &StampedFiles<'_>,
     staging: &Staging,
-) -> (HashSet<String>, Vec<Error>) {
-    let written: Vec<Result<String, Error>> = lists
+) -> Vec<Error> {
+    lists
         .par_iter()
-        .map(|list| write_list(site, list, entries, cache, staging))
-        .collect();
-    let mut keys = HashSet::new();
-    let mut errors = Vec::new();
-    for result in written {
-        match result {
-            Ok(key) => {
-                keys.insert(key);
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    (keys, errors)
+        .filter_map(|list| write_list(site, list, entries, cache, staging).err())
+        .collect()
 }
 
 /// Stages a list page: from the cache when nothing it shows changed, or
-/// rendered and stored there. Returns its key.
+/// rendered and stored there.
 fn write_list(
     site: &Site,
     list: &ListPage<'_>,
     entries: &[&str],
-    cache: &StampedFiles,
+    cache: &StampedFiles<'_>,
     staging: &Staging,
-) -> Result<String, Error> {
-    let mut hasher = blake3::Hasher::new();
+) -> Result<(), Error> {
     let values = &list.values;
-    let described = format!(
-        "{:?}",
-        (
-            &list.path,
-            values.site,
-            (values.tag, values.author, values.tags),
-            (&values.paginator, values.search_bundles),
-        )
-    );
-    hasher.update(b"kiln-list-v1\0");
-    hasher.update(site.kiln.as_bytes());
-    hasher.update(site.templates.fingerprint_of(list.template).as_bytes());
-    hasher.update(described.as_bytes());
-    for &i in &list.articles {
-        hasher.update(entries[i].as_bytes());
-    }
-    let key = hasher.finalize().to_hex().to_string();
+    let key = crate::store::key(&ListKey {
+        version: "kiln-list-v2",
+        kiln: &site.kiln,
+        template: site.templates.fingerprint_of(list.template),
+        path: &list.path,
+        site: values.site,
+        tag: values.tag,
+        author: values.author,
+        tags: values.tags,
+        paginator: values.paginator.as_ref(),
+        search_bundles: values.search_bundles,
+        entries: list.articles.iter().map(|&i| entries[i]).collect(),
+    });
     let file = match cache.load(&key) {
         Some(file) => file,
         None => {
@@ -226,8 +208,26 @@ fn write_list(
         }
     };
     // The key stands for the bytes: the same key, the same page.
-    staging.link(&list.path, &file, key.clone());
-    Ok(key)
+    staging.link(&list.path, &file, key);
+    Ok(())
+}
+
+/// Everything a list page shows: its key, hashed once. The articles it
+/// lists stand in it by their entries' keys.
+#[derive(Serialize)]
+struct ListKey<'a> {
+    version: &'static str,
+    kiln: &'a str,
+    /// The template and every template it uses.
+    template: &'a str,
+    path: &'a str,
+    site: &'a SiteValues,
+    tag: Option<&'a TermValues>,
+    author: Option<&'a TermValues>,
+    tags: &'a [TermValues],
+    paginator: Option<&'a Paginator>,
+    search_bundles: &'a [String],
+    entries: Vec<&'a str>,
 }
 
 /// Each article's place in `order`, by article index.

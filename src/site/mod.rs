@@ -22,6 +22,7 @@ use crate::route::Routes;
 use crate::snippet::{
     RunOptions, SNIPPET_DIR, SnippetRuns, SnippetStats, collect_snippets, run_snippets,
 };
+use crate::store::{Record, Store};
 use crate::template::{TEMPLATE_DIR, Templates};
 
 pub use build::{Build, Summary, build_site};
@@ -93,6 +94,8 @@ pub struct Site {
     pub highlighter: Highlighter,
     pub runs: SnippetRuns,
     pub snippet_stats: SnippetStats,
+    /// Every cache of the site.
+    pub store: Store,
     /// What identifies the running kiln: cached pages and search bundles
     /// are kiln's output, and a new kiln may make them otherwise.
     pub kiln: String,
@@ -131,7 +134,8 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
         .map_err(|e| problems.errors.push(e))
         .ok()?;
     let kiln = kiln_fingerprint();
-    let scans = ScanCache::load(&root.join(config.cache_dir()), &kiln, options.fresh);
+    let store = Store::open(root.join(config.cache_dir()), options.fresh);
+    let scans = ScanCache::load(&store, &kiln);
     // Independent stages whose errors are all worth reporting together.
     let content_options = ContentOptions {
         root,
@@ -142,7 +146,7 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
                 .output
                 .clone()
                 .unwrap_or_else(|| default_output(root)),
-            root.join(config.cache_dir()),
+            store.dir().to_owned(),
             root.join(SNIPPET_DIR),
             root.join(TEMPLATE_DIR),
             root.join(CONFIG_FILE),
@@ -168,7 +172,7 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
     problems.errors.extend(errors);
     let (routes, errors) = Routes::new(&config.base_path(), &content, &config.content_prefix());
     problems.errors.extend(errors);
-    let lock = lock_site(&root.join(config.cache_dir()))
+    let lock = lock_site(&store)
         .map_err(|e| problems.errors.push(e))
         .ok()?;
     // Snippets run even when a template is broken, so that one run
@@ -177,8 +181,7 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
     let collected = collect_snippets(root, &content.articles, &scans, &routes, &config.snippets);
     let run_options = RunOptions {
         root: root.clone(),
-        cache_dir: root.join(config.cache_dir()),
-        fresh: options.fresh,
+        store: &store,
         bless: options.bless,
         offline: options.offline,
     };
@@ -203,6 +206,7 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
             routes,
             runs,
             snippet_stats,
+            store,
             kiln,
             _lock: lock,
         },
@@ -248,8 +252,9 @@ fn load_config(options: &BuildOptions, problems: &mut Problems) -> Result<Config
 /// Takes the site's build lock, waiting for a build that holds it: two
 /// builds of one site must not interleave their snippet runs and swaps.
 /// The lock is released when the returned file is dropped.
-pub fn lock_site(cache_dir: &Path) -> Result<std::fs::File, Error> {
-    let path = cache_dir.join("build.lock");
+pub fn lock_site(store: &Store) -> Result<std::fs::File, Error> {
+    let cache_dir = store.dir();
+    let path = store.record(Record::Lock);
     std::fs::create_dir_all(cache_dir).map_err(|source| Error::Write {
         path: cache_dir.to_owned(),
         source,

@@ -20,12 +20,13 @@ use super::Site;
 use super::values::{ArticlePage, ArticleValues, SiteValues, SnippetSummary};
 use crate::error::Error;
 use crate::markdown::Body;
-use crate::output::{Hash, Stamp, hash_bytes, older_than, write_atomic};
+use crate::output::{Hash, Stamp, hash_bytes};
 use crate::render::{
     Outline, RenderContext, RenderedArticle, TocEntry, links_fingerprint, render_article,
 };
 use crate::route::{Target, relative_urls};
 use crate::snippet::Placed;
+use crate::store::{Area, Store};
 use crate::thumbnail::{Small, small_thumbnail};
 
 /// An article's finished page: what list pages and the feed need of it,
@@ -45,19 +46,15 @@ pub struct Page {
 pub struct PageFile {
     pub path: PathBuf,
     pub hash: Hash,
-    /// The page's key in the cache.
-    pub key: String,
     /// A hash of everything the article's entry in a list is made of: the
     /// page's key and where its links lead.
     pub entry: String,
 }
 
-/// The folder of cached pages.
-#[derive(Debug, Clone)]
-pub struct PageCache {
-    dir: PathBuf,
-    /// `false` for a `--fresh` build: pages are rendered and stored anew.
-    read: bool,
+/// The cached pages, in the store.
+#[derive(Debug, Clone, Copy)]
+pub struct PageCache<'a> {
+    store: &'a Store,
 }
 
 /// What is kept of a rendered page besides its HTML and body.
@@ -84,26 +81,23 @@ struct Stored {
     html: Stamp,
 }
 
-impl PageCache {
-    pub fn new(cache_dir: &Path, fresh: bool) -> PageCache {
-        PageCache {
-            dir: cache_dir.join("pages"),
-            read: !fresh,
-        }
+impl<'a> PageCache<'a> {
+    pub fn new(store: &'a Store) -> PageCache<'a> {
+        PageCache { store }
     }
 
     fn record_path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.json"))
+        self.store.entry(Area::Pages, key, "json")
     }
 
     fn html_path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.html"))
+        self.store.entry(Area::Pages, key, "html")
     }
 
     /// The record and HTML hash stored under `key`, if its HTML file is
     /// as stored.
     fn load(&self, key: &str) -> Option<(Record, Hash)> {
-        if !self.read {
+        if !self.store.reads(Area::Pages) {
             return None;
         }
         let file = fs::File::open(self.record_path(key)).ok()?;
@@ -131,7 +125,7 @@ impl PageCache {
     /// whole and renamed into place. Returns the HTML's hash.
     fn store(&self, key: &str, html: &str, body: &str, record: Record) -> Result<Hash, Error> {
         let html_path = self.html_path(key);
-        write_atomic(&html_path, &[html.as_bytes()])?;
+        self.store.write(&html_path, &[html.as_bytes()])?;
         let stamp = Stamp::of(&html_path).map_err(|source| Error::Write {
             path: html_path.clone(),
             source,
@@ -146,34 +140,11 @@ impl PageCache {
             path: self.record_path(key),
             source: std::io::Error::other(e),
         })?;
-        write_atomic(
+        self.store.write(
             &self.record_path(key),
             &[json.as_bytes(), b"\n", body.as_bytes()],
         )?;
         Ok(html_hash)
-    }
-
-    /// Deletes the pages no article of this build uses and that were
-    /// stored more than a week ago.
-    pub fn prune(&self, used: &std::collections::HashSet<String>) {
-        prune_dir(&self.dir, used);
-    }
-}
-
-/// Deletes the files of `dir` named by a key not in `used` (`KEY.html`,
-/// `KEY.json`) that were written more than a week ago: other builds of the
-/// site (`serve`, or other settings) keep theirs for a while.
-fn prune_dir(dir: &Path, used: &std::collections::HashSet<String>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    let week = std::time::Duration::from_secs(7 * 24 * 3600);
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let key = name.split('.').next().unwrap_or_default();
-        if older_than(&entry, week) && !used.contains(key) {
-            let _ = fs::remove_file(entry.path());
-        }
     }
 }
 
@@ -181,52 +152,44 @@ fn prune_dir(dir: &Path, used: &std::collections::HashSet<String>) {
 /// by its key, with its size and modification time beside it: a file
 /// changed behind kiln's back (a published copy edited in place) is not
 /// trusted.
-#[derive(Debug, Clone)]
-pub struct StampedFiles {
-    dir: PathBuf,
-    read: bool,
+#[derive(Debug, Clone, Copy)]
+pub struct StampedFiles<'a> {
+    store: &'a Store,
+    area: Area,
 }
 
-impl StampedFiles {
-    pub fn new(dir: PathBuf, fresh: bool) -> StampedFiles {
-        StampedFiles { dir, read: !fresh }
+impl<'a> StampedFiles<'a> {
+    pub fn new(store: &'a Store, area: Area) -> StampedFiles<'a> {
+        StampedFiles { store, area }
     }
 
     fn paths(&self, key: &str) -> (PathBuf, PathBuf) {
         (
-            self.dir.join(format!("{key}.html")),
-            self.dir.join(format!("{key}.stamp")),
+            self.store.entry(self.area, key, "html"),
+            self.store.entry(self.area, key, "stamp"),
         )
     }
 
     /// The file stored under `key`, if it is as stored.
     pub fn load(&self, key: &str) -> Option<PathBuf> {
-        if !self.read {
+        if !self.store.reads(self.area) {
             return None;
         }
         let (file, stamp) = self.paths(key);
-        let stamp: Stamp = serde_json::from_slice(&fs::read(stamp).ok()?).ok()?;
+        let stamp: Stamp = self.store.load_json(&stamp)?;
         stamp.matches(&file).then_some(file)
     }
 
     /// Stores `bytes` under `key`; returns the file.
     pub fn store(&self, key: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
         let (file, stamp_path) = self.paths(key);
-        write_atomic(&file, &[bytes])?;
-        let fail = |source| Error::Write {
+        self.store.write(&file, &[bytes])?;
+        let stamp = Stamp::of(&file).map_err(|source| Error::Write {
             path: file.clone(),
             source,
-        };
-        let stamp = Stamp::of(&file).map_err(fail)?;
-        let json = serde_json::to_vec(&stamp).map_err(|e| fail(std::io::Error::other(e)))?;
-        write_atomic(&stamp_path, &[&json])?;
+        })?;
+        self.store.store_json(&stamp_path, &stamp)?;
         Ok(file)
-    }
-
-    /// Deletes files of keys not in `used` that were stored more than a
-    /// week ago.
-    pub fn prune(&self, used: &std::collections::HashSet<String>) {
-        prune_dir(&self.dir, used);
     }
 }
 
@@ -249,9 +212,7 @@ pub fn pages_fingerprint(site: &Site) -> String {
         base_path: site.routes.base_path(),
         template: site.templates.fingerprint_of("article.html"),
     };
-    blake3::hash(&serde_json::to_vec(&key).unwrap_or_default())
-        .to_hex()
-        .to_string()
+    crate::store::key(&key)
 }
 
 /// The settings an article page shows or is made with, shared by every
@@ -282,7 +243,7 @@ pub fn make_page(
     values_site: &SiteValues,
     index: usize,
     body: &Body,
-    (cache, fingerprint): (&PageCache, &str),
+    (cache, fingerprint): (&PageCache<'_>, &str),
     with_body: bool,
 ) -> Result<(Page, bool), Error> {
     let article = &site.content.articles[index];
@@ -358,7 +319,6 @@ pub fn make_page(
             path: cache.html_path(&key),
             hash,
             entry: entry_key(&key, &links),
-            key,
         },
         outline,
         small_thumbnail,
@@ -368,7 +328,7 @@ pub fn make_page(
 
 /// The record and HTML hash stored under `key` and, if `with_body`, the
 /// body (else an empty one).
-fn cached(cache: &PageCache, key: &str, with_body: bool) -> Option<(Record, Hash, String)> {
+fn cached(cache: &PageCache<'_>, key: &str, with_body: bool) -> Option<(Record, Hash, String)> {
     let (record, hash) = cache.load(key)?;
     let body = if with_body {
         cache.load_body(key)?
@@ -378,8 +338,16 @@ fn cached(cache: &PageCache, key: &str, with_body: bool) -> Option<(Record, Hash
     Some((record, hash, body))
 }
 
-fn entry_key(key: &str, links: &str) -> String {
-    hash_bytes(format!("{key}\0{links}").as_bytes())
+/// What an article's entry in a list is made of: its page's key and
+/// where its links lead.
+#[derive(Serialize)]
+struct EntryKey<'a> {
+    page: &'a str,
+    links: &'a str,
+}
+
+fn entry_key(page: &str, links: &str) -> String {
+    crate::store::key(&EntryKey { page, links })
 }
 
 /// Where an article's page is published, inside the site.
@@ -398,7 +366,7 @@ fn small_thumbnail_of(site: &Site, index: usize) -> Option<Small> {
         return None;
     };
     let asset = &site.content.assets[site.routes.asset_index(&rel)?];
-    small_thumbnail(&asset.source, &site.root.join(site.config.cache_dir()))
+    small_thumbnail(&asset.source, &site.store)
 }
 
 /// The cache key of an article's page: the pages' fingerprint, the
@@ -435,9 +403,7 @@ fn page_key(site: &Site, index: usize, fingerprint: &str, small: Option<&Small>)
             })
             .collect(),
     };
-    blake3::hash(&serde_json::to_vec(&key).unwrap_or_default())
-        .to_hex()
-        .to_string()
+    crate::store::key(&key)
 }
 
 /// Everything an article's page is made of besides the site's settings

@@ -13,9 +13,10 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Cache, SNIPPET_DIR, environment};
+use super::{SNIPPET_DIR, environment};
 use crate::config::line_column;
 use crate::error::{Error, Position};
+use crate::store::{Area, Store};
 
 /// The manifest of the snippets' crates, relative to the site root.
 pub const MANIFEST: &str = "snippets/Cargo.toml";
@@ -65,11 +66,25 @@ impl Dependencies {
 #[derive(Debug, Clone, Copy)]
 pub struct DepsOptions<'a> {
     pub root: &'a Path,
-    pub cache: &'a Cache,
+    pub store: &'a Store,
     /// `rustc -vV`, part of the key.
     pub compiler: &'a str,
     /// Run cargo with `--offline`.
     pub offline: bool,
+}
+
+/// Everything the dependencies' build is made of: its key, hashed once.
+#[derive(Serialize)]
+struct DepsKey<'a> {
+    version: &'static str,
+    /// The hidden package's manifest.
+    manifest: &'a str,
+    /// A hash of `snippets/Cargo.lock`, if there is one.
+    lock: Option<String>,
+    /// `rustc -vV`.
+    compiler: &'a str,
+    /// What identifies the local (path) dependencies' sources.
+    local_sources: &'a str,
 }
 
 /// Builds the dependencies of `snippets/Cargo.toml`, or takes the record
@@ -100,18 +115,18 @@ pub fn build_dependencies(options: DepsOptions<'_>) -> Result<Option<(Dependenci
     let lock_path = options.root.join(SNIPPET_DIR).join("Cargo.lock");
     let lock = std::fs::read(&lock_path).ok();
     let key = |lock: Option<&[u8]>| {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(b"kiln-deps-v1\0");
-        hasher.update(manifest.hidden.as_bytes()).update(b"\0");
-        hasher.update(lock.unwrap_or_default()).update(b"\0");
-        hasher.update(options.compiler.as_bytes()).update(b"\0");
-        hasher.update(manifest.local_sources.as_bytes());
-        hasher.finalize().to_hex().to_string()
+        crate::store::key(&DepsKey {
+            version: "kiln-deps-v2",
+            manifest: &manifest.hidden,
+            lock: lock.map(|bytes| blake3::hash(bytes).to_hex().to_string()),
+            compiler: options.compiler,
+            local_sources: &manifest.local_sources,
+        })
     };
-    let record = |key: &str| format!("deps/{key}.json");
+    let record = |key: &str| options.store.folder(Area::Deps).join(format!("{key}.json"));
     if let Some(deps) = options
-        .cache
-        .load_json::<Dependencies>(&options.cache.path(&record(&key(lock.as_deref()))))
+        .store
+        .load_json::<Dependencies>(&record(&key(lock.as_deref())))
         .filter(|d| d.externs.iter().all(|e| e.path.is_file()))
     {
         return Ok(Some((deps, false)));
@@ -124,7 +139,7 @@ pub fn build_dependencies(options: DepsOptions<'_>) -> Result<Option<(Dependenci
         externs: built.externs,
         search_dir: built.search_dir,
     };
-    options.cache.store_json(&record(&key), &deps)?;
+    options.store.store_json(&record(&key), &deps)?;
     Ok(Some((deps, true)))
 }
 
@@ -312,11 +327,11 @@ fn run_cargo(
     };
     // Absolute: rustc runs in a folder of its own.
     let absolute = |rel: &str| {
-        let path = options.cache.path(rel);
+        let path = options.store.folder(Area::Deps).join(rel);
         std::path::absolute(&path).unwrap_or(path)
     };
-    let package = absolute("deps/package");
-    let target = absolute("deps/target");
+    let package = absolute("package");
+    let target = absolute("target");
     let write = |path: PathBuf, bytes: &[u8]| {
         std::fs::create_dir_all(&package)
             .and_then(|()| std::fs::write(&path, bytes))

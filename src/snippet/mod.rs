@@ -7,7 +7,6 @@
 //! [`collect`] finds them, [`options`] and [`doctest`] read them, [`compile`]
 //! and [`exec`] build and run them, and [`judge`] decides each verdict.
 
-mod cache;
 mod collect;
 mod compile;
 mod deps;
@@ -31,8 +30,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::SnippetConfig;
 use crate::content::Article;
 use crate::error::{Error, Errors};
+use crate::store::{Area, Store};
 
-pub use cache::Cache;
 pub use collect::{Collected, collect_snippets};
 pub use deps::{Dependencies, Extern, MANIFEST, crates_used};
 pub use doctest::{PreparedCode, prepare, split_hidden_lines};
@@ -196,12 +195,10 @@ pub struct SnippetStats {
 
 /// How to run the stage.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub struct RunOptions<'a> {
     pub root: PathBuf,
-    /// The site's cache folder.
-    pub cache_dir: PathBuf,
-    /// Ignore cached runs.
-    pub fresh: bool,
+    /// The site's caches (a `--fresh` store reads no cached run).
+    pub store: &'a Store,
     /// Rewrite golden `.stdout` files instead of comparing with them.
     pub bless: bool,
     /// Run cargo with `--offline` for the snippets' dependencies.
@@ -244,8 +241,7 @@ fn snippet_key(snippet: &Snippet, environment: &KeyEnvironment<'_>, output_limit
         file_name: &snippet.code.file_name,
         code: snippet.code.standalone(),
     };
-    let bytes = serde_json::to_vec(&key).unwrap_or_default();
-    blake3::hash(&bytes).to_hex().to_string()
+    crate::store::key(&key)
 }
 
 /// Everything the snippet stage produced: the runs (failed ones too, so a
@@ -265,7 +261,7 @@ pub fn run_snippets(
     collected: Collected,
     articles: &[Article],
     config: &SnippetConfig,
-    options: &RunOptions,
+    options: &RunOptions<'_>,
 ) -> Result<SnippetOutcome, Errors> {
     let started = Instant::now();
     let Collected {
@@ -273,10 +269,10 @@ pub fn run_snippets(
         unavailable,
         errors: mut failures,
     } = collected;
-    let cache = Cache::new(&options.cache_dir);
+    let store = options.store;
     let needs_compiler = snippets.iter().any(|s| s.options.mode != Mode::Ignore);
     let toolchain = if needs_compiler {
-        Some(toolchain::Toolchain::detect(&cache)?)
+        Some(toolchain::Toolchain::detect(store)?)
     } else {
         None
     };
@@ -284,7 +280,7 @@ pub fn run_snippets(
     let deps = match &toolchain {
         Some(_) => deps::build_dependencies(deps::DepsOptions {
             root: &options.root,
-            cache: &cache,
+            store,
             compiler,
             offline: options.offline,
         })?,
@@ -307,12 +303,12 @@ pub fn run_snippets(
         mut runs,
         misses,
         cached,
-    } = look_up(&snippets, &keys, &cache, options.fresh);
+    } = look_up(&snippets, &keys, store);
     let mut rustc_invocations = 0;
     if let (Some(toolchain), false) = (&toolchain, misses.is_empty()) {
         let plan =
             sandbox::plan(config, &options.root).map_err(|message| Error::Sandbox { message })?;
-        let scratch = options.cache_dir.join("tmp");
+        let scratch = store.folder(Area::Scratch);
         let pages = pages_of(&snippets, &keys);
         let env = compile::CompileEnv {
             plan: plan.walls.is_some().then_some(&plan),
@@ -325,7 +321,7 @@ pub fn run_snippets(
         rustc_invocations = invocations;
         for (key, run) in fresh {
             if lasting(&run) {
-                cache.store(&key, &run)?;
+                store.store_json(&store.entry(Area::Runs, &key, "json"), &run)?;
             }
             runs.insert(key, Arc::new(run));
         }
@@ -390,7 +386,7 @@ struct Lookup<'a> {
     cached: HashSet<String>,
 }
 
-fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], cache: &Cache, fresh: bool) -> Lookup<'a> {
+fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], store: &Store) -> Lookup<'a> {
     let mut runs: HashMap<String, Arc<SnippetRun>> = HashMap::new();
     let mut misses: Vec<(String, &Snippet)> = Vec::new();
     let mut missed: HashSet<&str> = HashSet::new();
@@ -411,7 +407,11 @@ fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], cache: &Cache, fresh: b
             runs.insert(key.clone(), Arc::new(run));
             continue;
         }
-        match (!fresh).then(|| cache.load(key)).flatten() {
+        let stored = store
+            .reads(Area::Runs)
+            .then(|| store.load_json(&store.entry(Area::Runs, key, "json")))
+            .flatten();
+        match stored {
             Some(run) => {
                 cached.insert(key.clone());
                 runs.insert(key.clone(), Arc::new(run));

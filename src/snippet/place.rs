@@ -25,7 +25,7 @@ pub(super) struct Placing<'a> {
     pub(super) cached: &'a HashSet<String>,
     pub(super) externs: &'a [Extern],
     pub(super) articles: &'a [Article],
-    pub(super) options: &'a RunOptions,
+    pub(super) options: &'a RunOptions<'a>,
 }
 
 impl Placing<'_> {

@@ -10,8 +10,8 @@ use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
-use super::Cache;
 use crate::error::Error;
+use crate::store::{Record, Store};
 
 #[derive(Debug, Clone)]
 pub struct Toolchain {
@@ -33,15 +33,15 @@ struct VersionRecord {
 }
 
 impl Toolchain {
-    pub fn detect(cache: &Cache) -> Result<Toolchain, Error> {
+    pub fn detect(store: &Store) -> Result<Toolchain, Error> {
         let rustc = std::env::var_os("RUSTC")
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| "rustc".into());
         let wrapper = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty());
         let fingerprint = fingerprint(&rustc);
-        let record_path = cache.path("toolchain.json");
+        let record_path = store.record(Record::Toolchain);
         if let Some(fingerprint) = &fingerprint
-            && let Some(record) = cache.load_json::<VersionRecord>(&record_path)
+            && let Some(record) = store.load_json::<VersionRecord>(&record_path)
             && &record.fingerprint == fingerprint
         {
             return Ok(Toolchain {
@@ -77,8 +77,8 @@ impl Toolchain {
             run(&rustc, &["-vV"])?
         };
         if let Some(fingerprint) = fingerprint {
-            cache.store_json(
-                "toolchain.json",
+            store.store_json(
+                &record_path,
                 &VersionRecord {
                     fingerprint,
                     version: version.clone(),

@@ -16,3 +16,4 @@ mod properties;
 mod publish;
 mod sandbox;
 mod snippet;
+mod store;
