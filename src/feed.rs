@@ -1,28 +1,80 @@
-//! Files for feed readers and crawlers: `atom.xml`, `sitemap.xml` and
-//! `robots.txt`.
+//! What the files for feed readers and crawlers show: the values of the
+//! built-in templates `atom.xml`, `sitemap.xml` and `robots.txt` (a site
+//! overrides any of them in its `templates/`).
 
-use atom_syndication::{Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Text};
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use serde::Serialize;
 
 use crate::front_matter::Date;
 
 /// How many articles the feed carries.
 pub const FEED_SIZE: usize = 20;
 
-/// One article, as the feed needs it.
-#[derive(Debug, Clone)]
-pub struct FeedItem {
+/// One article, as the feed shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedEntry {
     pub title: String,
     /// Absolute when the site's `base_url` is.
     pub url: String,
     pub authors: Vec<String>,
-    pub updated: Option<Date>,
-    pub published: Option<Date>,
+    /// RFC 3339, in UTC; the Unix epoch when the article has no date.
+    pub updated: String,
+    pub published: Option<String>,
     /// The tldr as HTML.
     pub summary: Option<String>,
     /// The body as HTML.
     pub content: String,
+}
+
+/// The values of `atom.xml`: the site's URL prefix, when the newest entry
+/// changed, and the entries, newest first.
+#[derive(Debug, Serialize)]
+pub struct FeedValues {
+    pub prefix: String,
+    pub updated: String,
+    pub entries: Vec<FeedEntry>,
+}
+
+impl FeedValues {
+    /// The feed of `entries` (newest first, at most [`FEED_SIZE`] kept),
+    /// each given with its dates.
+    pub fn new(prefix: String, entries: Vec<(FeedEntry, Option<Date>)>) -> FeedValues {
+        // The feed changes when its newest entry does: no clock involved.
+        let updated = entries
+            .iter()
+            .take(FEED_SIZE)
+            .filter_map(|(_, date)| *date)
+            .max();
+        FeedValues {
+            prefix,
+            updated: rfc3339(updated.as_ref()),
+            entries: entries
+                .into_iter()
+                .take(FEED_SIZE)
+                .map(|(entry, _)| entry)
+                .collect(),
+        }
+    }
+}
+
+/// A date as the feed writes it: RFC 3339 in UTC (the Unix epoch for
+/// none).
+pub fn rfc3339(date: Option<&Date>) -> String {
+    date.map(timestamp).unwrap_or_default().to_rfc3339()
+}
+
+/// One page of the sitemap: its URL and its last change, if known.
+#[derive(Debug, Clone, Serialize)]
+pub struct SitemapPage {
+    pub url: String,
+    /// `YYYY-MM-DD`.
+    pub lastmod: Option<String>,
+}
+
+/// The values of `robots.txt` and `sitemap.xml`.
+#[derive(Debug, Serialize)]
+pub struct CrawlerValues<'a> {
+    pub prefix: &'a str,
+    pub pages: Vec<SitemapPage>,
 }
 
 /// The site's URL prefix: `https://example.org/kb` for an absolute
@@ -44,7 +96,7 @@ pub fn url_prefix(base_url: &str, base_path: &str) -> String {
 }
 
 /// A front matter date as the feed's date type, in UTC.
-fn timestamp(date: &Date) -> FixedDateTime {
+fn timestamp(date: &Date) -> chrono::DateTime<chrono::FixedOffset> {
     let (mut seconds, mut nanos) = (date.0.as_second(), date.0.subsec_nanosecond());
     if nanos < 0 {
         // Before 1970 jiff counts the fraction back from the second.
@@ -55,109 +107,6 @@ fn timestamp(date: &Date) -> FixedDateTime {
     chrono::DateTime::from_timestamp(seconds, nanos.unsigned_abs())
         .expect("a jiff timestamp is inside chrono's range")
         .fixed_offset()
-}
-
-/// The Atom feed of the newest articles (`items` newest first).
-pub fn atom_feed(site_title: &str, description: &str, prefix: &str, items: &[FeedItem]) -> String {
-    let items = &items[..items.len().min(FEED_SIZE)];
-    // The feed changes when its newest entry does: no clock involved.
-    let updated = items
-        .iter()
-        .filter_map(|i| i.updated.or(i.published))
-        .max()
-        .map(|d| timestamp(&d))
-        .unwrap_or_default();
-    let entries = items
-        .iter()
-        .map(|item| {
-            let when = item.updated.or(item.published);
-            Entry {
-                title: Text::plain(item.title.clone()),
-                id: item.url.clone(),
-                updated: when.map(|d| timestamp(&d)).unwrap_or_default(),
-                published: item.published.map(|d| timestamp(&d)),
-                authors: item
-                    .authors
-                    .iter()
-                    .map(|name| Person {
-                        name: name.clone(),
-                        ..Person::default()
-                    })
-                    .collect(),
-                links: vec![Link {
-                    href: item.url.clone(),
-                    rel: "alternate".to_owned(),
-                    mime_type: Some("text/html".to_owned()),
-                    ..Link::default()
-                }],
-                summary: item.summary.clone().map(Text::html),
-                content: Some(Content {
-                    value: Some(item.content.clone()),
-                    content_type: Some("html".to_owned()),
-                    ..Content::default()
-                }),
-                ..Entry::default()
-            }
-        })
-        .collect();
-    let feed = Feed {
-        title: Text::plain(site_title.to_owned()),
-        id: format!("{prefix}/"),
-        updated,
-        subtitle: (!description.is_empty()).then(|| Text::plain(description.to_owned())),
-        generator: Some(Generator {
-            value: "kiln".to_owned(),
-            ..Generator::default()
-        }),
-        links: vec![
-            Link {
-                href: format!("{prefix}/atom.xml"),
-                rel: "self".to_owned(),
-                mime_type: Some("application/atom+xml".to_owned()),
-                ..Link::default()
-            },
-            Link {
-                href: format!("{prefix}/"),
-                rel: "alternate".to_owned(),
-                mime_type: Some("text/html".to_owned()),
-                ..Link::default()
-            },
-        ],
-        entries,
-        ..Feed::default()
-    };
-    feed.to_string()
-}
-
-/// `sitemap.xml` listing every page (URL and its last change, if known).
-pub fn sitemap(pages: &[(String, Option<Date>)]) -> String {
-    let mut writer = Writer::new_with_indent(Vec::new(), b' ', 1);
-    // Writing to a Vec cannot fail.
-    let _ = writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
-    let mut urlset = BytesStart::new("urlset");
-    urlset.push_attribute(("xmlns", "http://www.sitemaps.org/schemas/sitemap/0.9"));
-    let _ = writer.write_event(Event::Start(urlset));
-    for (url, lastmod) in pages {
-        let _ = writer.write_event(Event::Start(BytesStart::new("url")));
-        let _ = writer.write_event(Event::Start(BytesStart::new("loc")));
-        let _ = writer.write_event(Event::Text(BytesText::new(url)));
-        let _ = writer.write_event(Event::End(BytesEnd::new("loc")));
-        if let Some(date) = lastmod {
-            let _ = writer.write_event(Event::Start(BytesStart::new("lastmod")));
-            let _ = writer.write_event(Event::Text(BytesText::new(&date.ymd())));
-            let _ = writer.write_event(Event::End(BytesEnd::new("lastmod")));
-        }
-        let _ = writer.write_event(Event::End(BytesEnd::new("url")));
-    }
-    let _ = writer.write_event(Event::End(BytesEnd::new("urlset")));
-    let mut xml = String::from_utf8(writer.into_inner()).unwrap_or_default();
-    xml.push('\n');
-    xml
-}
-
-/// `robots.txt`: everything may be crawled; the sitemap is named.
-pub fn robots(prefix: &str) -> String {
-    format!("User-agent: *\nAllow: /\nSitemap: {prefix}/sitemap.xml\n")
 }
 
 #[cfg(test)]
@@ -192,11 +141,5 @@ mod tests {
         );
         assert_eq!(url_prefix("/kb/", "/kb/"), "/kb");
         assert_eq!(url_prefix("/", "/"), "");
-    }
-
-    #[test]
-    fn sitemap_escapes() {
-        let xml = sitemap(&[("https://x/a&b/".to_owned(), None)]);
-        assert!(xml.contains("<loc>https://x/a&amp;b/</loc>"), "{xml}");
     }
 }

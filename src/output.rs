@@ -92,6 +92,53 @@ enum Source {
     Published,
 }
 
+/// Where made files go: a build's staging folder, or nowhere for a check,
+/// which makes every file to find every problem and publishes none.
+pub trait Sink: Sync {
+    /// Places `bytes` at `rel` (a `/`-separated path in the site).
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error>;
+    /// Places a file of kiln's caches whose hash the caller knows at `rel`.
+    fn link(&self, rel: &str, from: &Path, hash: Hash);
+    /// Places a copy of the file `from` (a source of the site) at `rel`.
+    fn copy(&self, rel: &str, from: &Path) -> Result<(), Error>;
+}
+
+/// The sink of `check`: keeps nothing, but a source that cannot be read
+/// is still an error.
+#[derive(Debug, Clone, Copy)]
+pub struct Discard;
+
+impl Sink for Discard {
+    fn write(&self, _: &str, _: &[u8]) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn link(&self, _: &str, _: &Path, _: Hash) {}
+
+    fn copy(&self, _: &str, from: &Path) -> Result<(), Error> {
+        fs::File::open(from)
+            .map(drop)
+            .map_err(|source| Error::Read {
+                path: from.to_owned(),
+                source,
+            })
+    }
+}
+
+impl Sink for Staging {
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), Error> {
+        Staging::write(self, rel, bytes)
+    }
+
+    fn link(&self, rel: &str, from: &Path, hash: Hash) {
+        Staging::link(self, rel, from, hash);
+    }
+
+    fn copy(&self, rel: &str, from: &Path) -> Result<(), Error> {
+        Staging::copy(self, rel, from)
+    }
+}
+
 /// What a commit did.
 #[derive(Debug)]
 pub enum Committed {

@@ -29,6 +29,8 @@ const PATH: &AsciiSet = &CONTROLS
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnPage {
     Index,
+    /// The index's later pages, `page/2/` and on.
+    IndexPages,
     Tags,
     Authors,
     Search,
@@ -42,8 +44,9 @@ pub enum OwnPage {
 }
 
 impl OwnPage {
-    pub const ALL: [OwnPage; 11] = [
+    pub const ALL: [OwnPage; 12] = [
         OwnPage::Index,
+        OwnPage::IndexPages,
         OwnPage::Tags,
         OwnPage::Authors,
         OwnPage::Search,
@@ -61,6 +64,7 @@ impl OwnPage {
     pub fn path(self) -> &'static str {
         match self {
             OwnPage::Index => "index.html",
+            OwnPage::IndexPages => "page/",
             OwnPage::Tags => "tags/",
             OwnPage::Authors => "authors/",
             OwnPage::Search => "search/",
@@ -79,7 +83,11 @@ impl OwnPage {
     pub fn is_page(self) -> bool {
         !matches!(
             self,
-            OwnPage::Authors | OwnPage::SearchBundle | OwnPage::Static | OwnPage::Thumbnails
+            OwnPage::IndexPages
+                | OwnPage::Authors
+                | OwnPage::SearchBundle
+                | OwnPage::Static
+                | OwnPage::Thumbnails
         )
     }
 
@@ -87,6 +95,7 @@ impl OwnPage {
     pub fn describe(self) -> &'static str {
         match self {
             OwnPage::Index => "the index page",
+            OwnPage::IndexPages => "the index's later pages",
             OwnPage::Tags => "its `/tags/` pages",
             OwnPage::Authors => "its `/authors/` pages",
             OwnPage::Search => "the search page",
@@ -105,6 +114,15 @@ impl OwnPage {
     pub fn claiming(path: &str) -> Option<OwnPage> {
         OwnPage::ALL.into_iter().find(|own| {
             let own_path = own.path();
+            if *own == OwnPage::IndexPages {
+                // Only `page/N/`: an article may be called `page`.
+                let number = path
+                    .strip_prefix(own_path)
+                    .map(|rest| rest.split('/').next());
+                return number
+                    .flatten()
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            }
             match own_path.strip_suffix('/') {
                 Some(folder) => path == folder || path.starts_with(own_path),
                 None => path == own_path || path.starts_with(&format!("{own_path}/")),
@@ -556,6 +574,13 @@ mod tests {
         assert_eq!(OwnPage::claiming("atom.xml/"), Some(OwnPage::Feed));
         assert_eq!(OwnPage::claiming("robots.txt"), Some(OwnPage::Robots));
         assert_eq!(OwnPage::claiming("searching/"), None);
+        assert_eq!(OwnPage::claiming("page/2/"), Some(OwnPage::IndexPages));
+        assert_eq!(
+            OwnPage::claiming("page/12/index.html"),
+            Some(OwnPage::IndexPages)
+        );
+        assert_eq!(OwnPage::claiming("page/"), None);
+        assert_eq!(OwnPage::claiming("page/intro/"), None);
         assert_eq!(OwnPage::claiming("images/tags.png"), None);
         assert_eq!(OwnPage::overwritten_by_file("tags/logo.png"), None);
         assert_eq!(OwnPage::overwritten_by_file("static/logo.png"), None);

@@ -13,8 +13,9 @@ use crate::error::{CAUSED_BY, Error, Errors, chain};
 /// The folder under the site root that holds templates.
 pub const TEMPLATE_DIR: &str = "templates";
 
-/// kiln's own templates, by name.
-const DEFAULTS: [(&str, &str); 9] = [
+/// kiln's own templates, by name: the pages, then every other file kiln
+/// generates (each a template a site can override, as Zola's are).
+const DEFAULTS: [(&str, &str); 13] = [
     ("base.html", include_str!("../templates/base.html")),
     ("article.html", include_str!("../templates/article.html")),
     (
@@ -27,7 +28,15 @@ const DEFAULTS: [(&str, &str); 9] = [
     ("author.html", include_str!("../templates/author.html")),
     ("search.html", include_str!("../templates/search.html")),
     ("404.html", include_str!("../templates/404.html")),
+    ("redirect.html", include_str!("../templates/redirect.html")),
+    ("atom.xml", include_str!("../templates/atom.xml")),
+    ("sitemap.xml", include_str!("../templates/sitemap.xml")),
+    ("robots.txt", include_str!("../templates/robots.txt")),
 ];
+
+/// The templates that are not `.html` files, which a site overrides by
+/// keeping a file of the same name in `templates/`.
+const OTHER_FILES: [&str; 3] = ["atom.xml", "sitemap.xml", "robots.txt"];
 
 const DEFAULT_STYLE: &str = include_str!("../templates/style.css");
 
@@ -75,9 +84,17 @@ impl Templates {
                     continue;
                 }
                 let path = entry.path();
-                let is_html = path.extension().is_some_and(|e| e == "html");
+                let name = path
+                    .strip_prefix(&dir)
+                    .unwrap_or(path)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let is_template = path.extension().is_some_and(|e| e == "html")
+                    || OTHER_FILES.contains(&name.as_str());
                 let is_style = path == dir.join("style.css");
-                if !entry.file_type().is_file() || !(is_html || is_style) {
+                if !entry.file_type().is_file() || !(is_template || is_style) {
                     continue;
                 }
                 let text = match std::fs::read_to_string(path) {
@@ -94,13 +111,6 @@ impl Templates {
                     style = text;
                     continue;
                 }
-                let name = path
-                    .strip_prefix(&dir)
-                    .unwrap_or(path)
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
                 match sources.iter_mut().find(|(n, _)| *n == name) {
                     Some(slot) => slot.1 = text,
                     None => sources.push((name, text)),

@@ -2,14 +2,15 @@
 //! list (in pages of `page_size`), and the search and 404 pages; each taken
 //! from the cache unless something it shows changed.
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Site;
 use super::page::StampedFiles;
+use super::registry::{Make, Planned};
 use super::values::{ArticleValues, Paginator, SiteValues, TermPage, TermValues};
 use crate::error::Error;
-use crate::output::Staging;
+use crate::front_matter::Date;
+use crate::output::Sink;
 use crate::route::{OwnPage, relative_urls};
 use crate::search::shard_count;
 
@@ -20,9 +21,22 @@ pub(super) struct ListPage<'a> {
     pub(super) values: TermPage<'a>,
     /// The articles listed, by index.
     pub(super) articles: Vec<usize>,
-    /// Listed in the sitemap and counted as a page (not so the 404 and
-    /// search pages).
+    /// Counted as a page (not so the 404 and search pages).
     pub(super) for_readers: bool,
+    /// Listed in the sitemap (the first page of each list), with its last
+    /// change if known.
+    pub(super) sitemap: Option<Option<Date>>,
+}
+
+impl<'a> ListPage<'a> {
+    /// The page as an entry of the output registry.
+    pub(super) fn planned(self) -> Planned<'a> {
+        Planned {
+            path: self.path.clone(),
+            sitemap: self.sitemap,
+            make: Make::List(Box::new(self)),
+        }
+    }
 }
 
 /// The values of every tag's or author's page.
@@ -38,39 +52,40 @@ pub(super) fn term_values(site: &Site, folder: OwnPage) -> Vec<TermValues> {
         .collect()
 }
 
-/// The index, the tags page, the search and 404 pages, then every tag's
-/// and every author's page; the index and each tag's and author's list
-/// in pages of `page_size` articles.
+/// The index, the tags page, every tag's and every author's page, then
+/// the search and 404 pages; the index and each tag's and author's list
+/// in pages of `page_size` articles. `newest` is the last change of the
+/// newest article, for the sitemap.
 pub(super) fn list_pages<'a>(
     site: &Site,
     values: &'a SiteValues,
     summaries: &'a [ArticleValues],
     (tags, authors): (&'a [TermValues], &'a [TermValues]),
-    rank: &[usize],
+    (rank, newest): (&[usize], Option<Date>),
     search_bundles: &'a [String],
 ) -> Vec<ListPage<'a>> {
     let routes = &site.routes;
-    let newest = |indexes: &[usize]| -> Vec<usize> {
+    let newest_of = |indexes: &[usize]| -> Vec<usize> {
         let mut sorted = indexes.to_vec();
         sorted.sort_by_key(|&i| rank[i]);
         sorted
     };
     let all: Vec<usize> = (0..summaries.len()).collect();
-    let page = |path: String, template, values, for_readers| ListPage {
+    let page = |path: String, template, values| ListPage {
         path,
         template,
         values,
         articles: Vec::new(),
-        for_readers,
+        for_readers: true,
+        sitemap: None,
     };
     let page_size = site.config.page_size;
-    let mut lists = Vec::new();
     // A list's pages: `folder` (`tags/rust/`, or empty for the index) holds
     // the first, and `folder/page/N/` the others.
-    let mut paginate = |folder: String,
-                        template,
-                        articles: Vec<usize>,
-                        make: &dyn Fn(TermPage<'a>) -> TermPage<'a>| {
+    let paginate = |folder: String,
+                    (template, lastmod),
+                    articles: Vec<usize>,
+                    make: &dyn Fn(TermPage<'a>) -> TermPage<'a>| {
         let total = articles.len();
         // `page_size = 0`: one page.
         let size = Some(page_size).filter(|&s| s > 0).unwrap_or(total.max(1));
@@ -84,6 +99,7 @@ pub(super) fn list_pages<'a>(
         if chunks.is_empty() {
             chunks.push(Vec::new());
         }
+        let mut pages = Vec::with_capacity(chunks.len());
         for (n, chunk) in (1..).zip(chunks) {
             let paginator = paginator((n, count, total), &url_of);
             let listed = chunk.iter().map(|&i| &summaries[i]).collect();
@@ -91,36 +107,67 @@ pub(super) fn list_pages<'a>(
                 paginator: Some(paginator),
                 ..TermPage::list(values, listed)
             });
-            lists.push(ListPage {
+            pages.push(ListPage {
                 articles: chunk,
-                ..page(path_of(n), template, values, true)
+                sitemap: (n == 1).then_some(lastmod),
+                ..page(path_of(n), template, values)
             });
         }
+        pages
     };
-    paginate(String::new(), "index.html", newest(&all), &|v| v);
+    let mut lists = paginate(
+        String::new(),
+        ("index.html", newest),
+        newest_of(&all),
+        &|v| v,
+    );
+    lists.push(ListPage {
+        sitemap: Some(newest),
+        ..page(
+            format!("{}index.html", OwnPage::Tags.path()),
+            "tags.html",
+            TermPage::tags(values, tags),
+        )
+    });
     for (term, tag) in routes.tags.iter().zip(tags) {
         let folder = format!("{}{}/", OwnPage::Tags.path(), term.slug);
-        paginate(folder, "tag.html", newest(&term.articles), &|v| TermPage {
-            tag: Some(tag),
-            ..v
-        });
+        let listed = newest_of(&term.articles);
+        lists.extend(paginate(folder, ("tag.html", None), listed, &|v| {
+            TermPage {
+                tag: Some(tag),
+                ..v
+            }
+        }));
     }
     for (term, author) in routes.authors.iter().zip(authors) {
         let folder = format!("{}{}/", OwnPage::Authors.path(), term.slug);
-        paginate(folder, "author.html", newest(&term.articles), &|v| {
+        let listed = newest_of(&term.articles);
+        lists.extend(paginate(folder, ("author.html", None), listed, &|v| {
             TermPage {
                 author: Some(author),
                 ..v
             }
-        });
+        }));
     }
-    lists.extend([
-        page(
-            format!("{}index.html", OwnPage::Tags.path()),
-            "tags.html",
-            TermPage::tags(values, tags),
-            true,
-        ),
+    lists.extend(pages_for_finding(values, search_bundles));
+    lists
+}
+
+/// The search page and the page for missing pages: not counted as pages
+/// for readers, not in the sitemap.
+fn pages_for_finding<'a>(
+    values: &'a SiteValues,
+    search_bundles: &'a [String],
+) -> [ListPage<'a>; 2] {
+    let page = |path: String, template, values| ListPage {
+        path,
+        template,
+        values,
+        articles: Vec::new(),
+        for_readers: false,
+        sitemap: None,
+    };
+    [
         page(
             format!("{}index.html", OwnPage::Search.path()),
             "search.html",
@@ -128,16 +175,13 @@ pub(super) fn list_pages<'a>(
                 search_bundles,
                 ..TermPage::list(values, Vec::new())
             },
-            false,
         ),
         page(
             OwnPage::NotFound.path().to_owned(),
             "404.html",
             TermPage::list(values, Vec::new()),
-            false,
         ),
-    ]);
-    lists
+    ]
 }
 
 /// Page `n` of `count` (listing `total` articles in all), with the URLs
@@ -157,28 +201,14 @@ fn paginator(
     }
 }
 
-/// Stages every list page, in parallel; returns what went wrong.
-pub(super) fn write_lists(
-    site: &Site,
-    lists: &[ListPage<'_>],
-    entries: &[&str],
-    cache: &StampedFiles<'_>,
-    staging: &Staging,
-) -> Vec<Error> {
-    lists
-        .par_iter()
-        .filter_map(|list| write_list(site, list, entries, cache, staging).err())
-        .collect()
-}
-
-/// Stages a list page: from the cache when nothing it shows changed, or
-/// rendered and stored there.
-fn write_list(
+/// Makes a list page into `sink`: from the cache when nothing it shows
+/// changed, or rendered and stored there.
+pub(super) fn write_list(
     site: &Site,
     list: &ListPage<'_>,
     entries: &[&str],
     cache: &StampedFiles<'_>,
-    staging: &Staging,
+    sink: &dyn Sink,
 ) -> Result<(), Error> {
     let values = &list.values;
     let key = crate::store::key(&ListKey {
@@ -208,7 +238,7 @@ fn write_list(
         }
     };
     // The key stands for the bytes: the same key, the same page.
-    staging.link(&list.path, &file, key);
+    sink.link(&list.path, &file, key);
     Ok(())
 }
 

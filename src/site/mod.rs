@@ -7,6 +7,7 @@ mod build;
 mod check;
 mod list;
 mod page;
+mod registry;
 mod report;
 mod values;
 
@@ -81,6 +82,42 @@ impl BuildOptions {
 pub struct Problems {
     pub errors: Vec<Error>,
     pub warnings: Vec<Warning>,
+}
+
+impl Problems {
+    /// Broken links, images and thumbnails, counted as `mode` says: the
+    /// one place that decides how much they weigh.
+    fn add_broken(&mut self, mode: Mode, broken: Vec<Error>) {
+        match mode {
+            // CI gates on `check`: every problem counts.
+            Mode::Check => self.errors.extend(broken),
+            // A page with a dead link is still worth publishing.
+            Mode::Build => self.warnings.extend(broken.iter().filter_map(as_warning)),
+        }
+    }
+}
+
+/// A broken link as a warning.
+fn as_warning(error: &Error) -> Option<Warning> {
+    match error {
+        Error::BrokenLink {
+            path,
+            line,
+            message,
+        } => Some(Warning {
+            path: path.clone(),
+            line: *line,
+            message: message.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// What the pipeline is run for, which decides how much a problem weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Build,
+    Check,
 }
 
 /// Everything the pages are made from, each stage complete.

@@ -14,6 +14,7 @@ mod incremental;
 mod knowledge_repo;
 mod properties;
 mod publish;
+mod registry;
 mod sandbox;
 mod snippet;
 mod store;
