@@ -197,7 +197,7 @@ impl Staging {
         let absolute = fs::canonicalize(&parent)
             .unwrap_or(parent)
             .join(target.file_name().unwrap_or_default());
-        let id = hash_bytes(absolute.to_string_lossy().as_bytes());
+        let id = crate::store::key(&absolute);
         let manifest_path = store
             .folder(Area::Outputs)
             .join(format!("{}.json", &id[..32]));

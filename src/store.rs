@@ -15,7 +15,8 @@
 //!   recently used go first. When each entry was last used is kept in one
 //!   small ledger (`uses.json`), since the entries' own times cannot say:
 //!   pages are hard-linked into the published site, and touching them would
-//!   change the published files' stamps.
+//!   change the published files' stamps. A build prunes at most once an
+//!   hour (the ledger's grain), so a warm build does not walk the caches.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
@@ -124,6 +125,8 @@ pub enum Record {
     Toolchain,
     /// The build lock.
     Lock,
+    /// When the caches were last pruned (its modification time).
+    Pruned,
 }
 
 impl Record {
@@ -132,6 +135,7 @@ impl Record {
             Record::Scans => "scans.json",
             Record::Toolchain => "toolchain.json",
             Record::Lock => "build.lock",
+            Record::Pruned => "pruned",
         }
     }
 
@@ -262,6 +266,25 @@ impl Store {
         let _ = self.update_ledger(|_, _| {});
     }
 
+    /// [`Store::prune_now`], at most once an hour: a warm build then
+    /// neither walks the caches nor reads the ledger. Uses go unrecorded
+    /// for at most that hour, the ledger's grain; an entry made meanwhile
+    /// counts as used when it was written.
+    pub fn prune(&self, budget: u64) -> usize {
+        let stamp = self.record(Record::Pruned);
+        let recent = fs::metadata(&stamp)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() < LEDGER_GRAIN);
+        if recent {
+            return 0;
+        }
+        let removed = self.prune_now(budget);
+        let _ = fs::write(&stamp, b"");
+        removed
+    }
+
     /// Records this build's uses and applies the one policy to every
     /// pruned area: entries this build did not use go when unused for
     /// [`MAX_AGE`], then the least recently used while the pruned areas
@@ -269,7 +292,7 @@ impl Store {
     /// write (names starting with `.`) go after an hour. Returns the
     /// entries removed. Called by a build holding the site's lock, after
     /// the site is in place.
-    pub fn prune(&self, budget: u64) -> usize {
+    pub fn prune_now(&self, budget: u64) -> usize {
         self.update_ledger(|ledger, used| prune_areas(&self.dir, ledger, used, budget))
             .unwrap_or(0)
     }
@@ -513,14 +536,14 @@ mod tests {
         let second = Store::open(dir.path().to_owned(), false);
         put(&second, Area::Runs, "new", 100);
         // 300 bytes against a budget of 250: the oldest goes.
-        assert_eq!(second.prune(250), 1);
+        assert_eq!(second.prune_now(250), 1);
         assert!(!dir.path().join("thumbs/older.bin").exists());
         assert!(dir.path().join("pages/old.bin").exists());
         // What this build used stays, whatever the budget.
-        assert_eq!(Store::open(dir.path().to_owned(), false).prune(1), 1);
+        assert_eq!(Store::open(dir.path().to_owned(), false).prune_now(1), 1);
         let third = Store::open(dir.path().to_owned(), false);
         third.entry(Area::Runs, "new", "bin");
-        assert_eq!(third.prune(1), 0);
+        assert_eq!(third.prune_now(1), 0);
         assert!(dir.path().join("runs/new.bin").exists());
     }
 
@@ -539,7 +562,10 @@ mod tests {
             .unwrap()
             .insert("stale".into(), long_ago);
         store.store_json(&ledger_path, &ledger).unwrap();
-        assert_eq!(Store::open(dir.path().to_owned(), false).prune(u64::MAX), 1);
+        assert_eq!(
+            Store::open(dir.path().to_owned(), false).prune_now(u64::MAX),
+            1
+        );
         assert!(!dir.path().join("search/stale.bin").exists());
     }
 

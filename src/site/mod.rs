@@ -256,19 +256,28 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
 /// build of kiln is a new kiln; reading the whole executable to hash it
 /// (100 MB with line tables) would cost a tenth of a warm build.
 fn kiln_fingerprint() -> String {
-    let version = env!("CARGO_PKG_VERSION");
+    /// What tells one kiln from another: its key, hashed once.
+    #[derive(serde::Serialize, Default)]
+    struct KilnKey {
+        version: &'static str,
+        exe: PathBuf,
+        len: u64,
+        modified_ns: u128,
+    }
     let exe = std::env::current_exe().and_then(|path| {
         let meta = std::fs::metadata(&path)?;
         let modified = meta.modified()?.duration_since(std::time::UNIX_EPOCH);
-        Ok(format!(
-            "{} {} {}",
-            path.display(),
-            meta.len(),
-            modified.map_or(0, |d| d.as_nanos())
-        ))
+        Ok(KilnKey {
+            version: env!("CARGO_PKG_VERSION"),
+            len: meta.len(),
+            modified_ns: modified.map_or(0, |d| d.as_nanos()),
+            exe: path,
+        })
     });
-    let identity = format!("kiln {version} {}", exe.unwrap_or_default());
-    blake3::hash(identity.as_bytes()).to_hex().to_string()
+    crate::store::key(&exe.unwrap_or(KilnKey {
+        version: env!("CARGO_PKG_VERSION"),
+        ..KilnKey::default()
+    }))
 }
 
 /// `kiln.toml`, with `--base-url` applied.

@@ -117,11 +117,11 @@ pub fn compile_all(
     let mut groups: BTreeMap<(&str, Option<&[usize]>), Vec<Unit<'_>>> = BTreeMap::new();
     let mut alone: Vec<Unit<'_>> = Vec::new();
     for (key, snippet) in units {
-        if merge == Merge::Allowed && snippet.mergeable() {
+        if let (Merge::Allowed, Some(edition)) = (merge, snippet.merge_group()) {
             let trust = (!shareable(snippet, &builder.crates))
                 .then(|| env.pages.get(key).map(Vec::as_slice).unwrap_or_default());
             groups
-                .entry((snippet.options.edition.as_str(), trust))
+                .entry((edition, trust))
                 .or_default()
                 .push((key.clone(), *snippet));
         } else {

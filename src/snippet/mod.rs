@@ -86,14 +86,14 @@ impl Snippet {
         self.origin == Origin::Inline
     }
 
-    /// Whether the snippet can share a crate with others.
-    fn mergeable(&self) -> bool {
-        matches!(self.options.mode, Mode::Run | Mode::NoRun)
-            && !self.options.should_panic
-            && self.code.crate_attrs.is_empty()
+    /// The edition of the crate the snippet can share with others, if its
+    /// options ([`SnippetOptions::merge_group`]) and its code allow.
+    fn merge_group(&self) -> Option<&str> {
+        let code_allows = self.code.crate_attrs.is_empty()
             && !self.code.code.contains("#![")
             && !self.code.code.contains("extern crate")
-            && !self.code.code.contains("macro_export")
+            && !self.code.code.contains("macro_export");
+        self.options.merge_group().filter(|_| code_allows)
     }
 }
 

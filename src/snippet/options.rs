@@ -65,6 +65,16 @@ impl SnippetOptions {
         }
     }
 
+    /// What snippets compiled into one crate must share, by their
+    /// options: the edition. `None` when the options keep the snippet
+    /// alone (a rejected or skipped compile, a panic expected of the
+    /// whole program). The run's limits need not match: each snippet still
+    /// runs by itself.
+    pub fn merge_group(&self) -> Option<&str> {
+        let merges = matches!(self.mode, Mode::Run | Mode::NoRun) && !self.should_panic;
+        merges.then_some(self.edition.as_str())
+    }
+
     /// The attributes a reader should know about, such as `no_run`.
     pub fn flags(&self) -> Vec<&'static str> {
         let mut flags: Vec<&'static str> = self.mode.attribute().into_iter().collect();
