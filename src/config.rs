@@ -179,6 +179,22 @@ impl Default for SnippetConfig {
     }
 }
 
+/// An `ignore` pattern (relative to the content folder, `prefix` under the
+/// root) as a line of a `.gitignore` at the root: a pattern anchored to its
+/// folder (a `/` before its end) gets the content folder in front; a name
+/// alone matches at any depth wherever it is written.
+fn rebase(pattern: &str, prefix: &str) -> String {
+    let (negated, rest) = match pattern.strip_prefix('!') {
+        Some(rest) => ("!", rest),
+        None => ("", pattern),
+    };
+    if rest.trim_end_matches('/').contains('/') {
+        format!("{negated}/{prefix}{}", rest.trim_start_matches('/'))
+    } else {
+        pattern.to_owned()
+    }
+}
+
 /// Reads a duration written as `10s`, `1m 30s`, `500ms` or a number of
 /// seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -364,8 +380,15 @@ impl Config {
                 self.content_dir.display()
             ));
         }
-        if let Err(e) = self.ignore_set() {
-            return fail(e);
+        // The patterns alone: the `.gitignore` files are read with the site.
+        let mut patterns = ignore::gitignore::GitignoreBuilder::new("");
+        for pattern in &self.ignore {
+            if let Err(e) = patterns.add_line(None, pattern) {
+                return fail(format!("`ignore` pattern `{pattern}`: {e}"));
+            }
+        }
+        if let Err(e) = patterns.build() {
+            return fail(format!("`ignore`: {e}"));
         }
         if base_path_of(&self.base_url).is_none() {
             return fail(format!(
@@ -376,17 +399,29 @@ impl Config {
         Ok(())
     }
 
-    /// The `ignore` globs, compiled.
-    pub fn ignore_set(&self) -> Result<globset::GlobSet, String> {
-        let mut set = globset::GlobSetBuilder::new();
-        for pattern in &self.ignore {
-            let glob = globset::GlobBuilder::new(pattern)
-                .literal_separator(false)
-                .build()
-                .map_err(|e| format!("`ignore` pattern `{pattern}`: {e}"))?;
-            set.add(glob);
+    /// What the content walk leaves out, as git would: the `ignore` globs
+    /// (relative to the content folder) and the `.gitignore` of the site
+    /// root and of the content folder, all with gitignore's rules (`*`
+    /// stays within a folder, `**` crosses folders, a leading `/` anchors
+    /// a pattern at its folder, a name alone matches at any depth, `!`
+    /// takes a file back). Matched against paths relative to `root`.
+    pub fn ignore_matcher(&self, root: &Path) -> Result<ignore::gitignore::Gitignore, String> {
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+        let content = root.join(&self.content_dir);
+        for file in [root.join(".gitignore"), content.join(".gitignore")] {
+            if file.is_file()
+                && let Some(e) = builder.add(&file)
+            {
+                return Err(format!("`{}`: {e}", file.display()));
+            }
         }
-        set.build().map_err(|e| format!("`ignore`: {e}"))
+        let prefix = self.content_prefix();
+        for pattern in &self.ignore {
+            builder
+                .add_line(None, &rebase(pattern, &prefix))
+                .map_err(|e| format!("`ignore` pattern `{pattern}`: {e}"))?;
+        }
+        builder.build().map_err(|e| format!("`ignore`: {e}"))
     }
 
     /// The content folder as a `/`-separated prefix of paths relative to
@@ -499,8 +534,18 @@ mod tests {
         assert_eq!(Config::default().content_prefix(), "content/");
         let e = Config::parse("content_dir = \"../x\"\n", Path::new("kiln.toml")).unwrap_err();
         assert!(e.to_string().contains("`content_dir`"), "{e}");
-        let e = Config::parse("ignore = [\"a[\"]\n", Path::new("kiln.toml")).unwrap_err();
-        assert!(e.to_string().contains("`ignore` pattern `a[`"), "{e}");
+        let e = Config::parse("ignore = [\"a[z-a]\"]\n", Path::new("kiln.toml")).unwrap_err();
+        assert!(e.to_string().contains("`ignore` pattern `a[z-a]`"), "{e}");
+    }
+
+    #[test]
+    fn ignore_patterns_are_rebased_onto_the_content_folder() {
+        assert_eq!(rebase("docs/*.md", "content/"), "/content/docs/*.md");
+        assert_eq!(rebase("/drafts", "content/"), "/content/drafts");
+        assert_eq!(rebase("/drafts/x", ""), "/drafts/x");
+        assert_eq!(rebase("*.csv", "content/"), "*.csv");
+        assert_eq!(rebase("scratch/", "content/"), "scratch/");
+        assert_eq!(rebase("!keep/a.md", "content/"), "!/content/keep/a.md");
     }
 
     #[test]

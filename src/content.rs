@@ -33,8 +33,9 @@ pub struct ContentOptions<'a> {
     pub root: &'a Path,
     /// The content folder, relative to the root (`content`, or `.`).
     pub dir: &'a Path,
-    /// Files left out, by globs relative to the content folder.
-    pub ignore: globset::GlobSet,
+    /// Files left out (`ignore` and the `.gitignore` files), matched
+    /// against paths relative to the site root.
+    pub ignore: ignore::gitignore::Gitignore,
     /// kiln's own folders and files (output, cache, snippets, templates,
     /// `kiln.toml`), never content even when the content folder holds
     /// them.
@@ -338,6 +339,7 @@ fn walk_content(dir: &Path, options: &ContentOptions<'_>) -> Walked {
     let mut errors = Vec::new();
     let mut markdown = Vec::new();
     let mut assets = Vec::new();
+    let mut ignored_markdown = 0;
     for entry in walk {
         let entry = match entry {
             Ok(entry) => entry,
@@ -360,7 +362,19 @@ fn walk_content(dir: &Path, options: &ContentOptions<'_>) -> Walked {
             });
             continue;
         };
-        if options.ignore.is_match(&rel) {
+        // Relative to the root, built from names (the matcher wants a
+        // path below its root, never an absolute one).
+        let from_root = match options.dir.to_str() {
+            Some("." | "") | None => PathBuf::from(&rel),
+            Some(dir) => Path::new(dir.trim_start_matches("./")).join(&rel),
+        };
+        if !from_root.has_root()
+            && options
+                .ignore
+                .matched_path_or_any_parents(&from_root, false)
+                .is_ignore()
+        {
+            ignored_markdown += usize::from(rel.ends_with(".md"));
             continue;
         }
         // As a user names it: `content/a.md`, or `a.md` in a root folder;
@@ -398,6 +412,12 @@ fn walk_content(dir: &Path, options: &ContentOptions<'_>) -> Walked {
     }
 
     errors.append(&mut outside.into_inner());
+    if markdown.is_empty() && ignored_markdown > 0 {
+        errors.push(Error::AllIgnored {
+            path: dir.to_owned(),
+            count: ignored_markdown,
+        });
+    }
     Walked {
         markdown,
         assets,

@@ -46,6 +46,9 @@ pub enum Error {
     #[error("no `{}` folder: a kiln site keeps its articles there (run `kiln new \"Title\"` to start one)", path.display())]
     NoContent { path: PathBuf },
 
+    #[error("`{}`: every Markdown file ({count}) is left out by `ignore` in `kiln.toml` or a `.gitignore`; `*` stays within a folder (`docs/*.md` does not reach `docs/x.kp/knowledge.md`), `**` crosses folders", path.display())]
+    AllIgnored { path: PathBuf, count: usize },
+
     #[error(
         "`--base-url` is `{value}`; expected an absolute URL such as `https://example.org/kb/` or a path such as `/kb/`"
     )]
@@ -164,6 +167,7 @@ impl Error {
             | Error::DuplicateUrl { path, .. }
             | Error::ReservedUrl { path, .. }
             | Error::NoContent { path }
+            | Error::AllIgnored { path, .. }
             | Error::Exists { path } => (Some(path), 0),
             Error::Template { .. }
             | Error::BaseUrl { .. }

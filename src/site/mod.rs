@@ -177,7 +177,9 @@ fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepa
     let content_options = ContentOptions {
         root,
         dir: &config.content_dir,
-        ignore: config.ignore_set().unwrap_or_default(),
+        ignore: config
+            .ignore_matcher(root)
+            .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty()),
         own_folders: vec![
             options
                 .output
