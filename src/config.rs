@@ -124,6 +124,10 @@ pub struct SnippetConfig {
     pub cache_dir: Option<toml::Spanned<PathBuf>>,
     /// The default edition of snippets.
     pub edition: String,
+    /// What becomes of fenced ```` ```rust ```` blocks in articles: `run`
+    /// them as snippets, or only `show` them highlighted (for imported
+    /// posts); linked snippets run either way.
+    pub inline: Inline,
     /// How hard the walls around a snippet's run must be.
     pub sandbox: SandboxMode,
     /// Environment variables snippets may see besides `PATH`, `LANG`,
@@ -150,6 +154,16 @@ pub const MIN_MEMORY: u64 = 16 << 20;
 /// The least disk a snippet may be given.
 pub const MIN_DISK: u64 = 1 << 20;
 
+/// `snippets.inline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Inline {
+    /// Compile and run them, as their fence's options say.
+    Run,
+    /// Highlight them only.
+    Show,
+}
+
 /// `snippets.sandbox`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -169,6 +183,7 @@ impl Default for SnippetConfig {
             output_limit: 64 * 1024,
             cache_dir: None,
             edition: "2021".to_owned(),
+            inline: Inline::Run,
             sandbox: SandboxMode::BestEffort,
             env: Vec::new(),
             memory: 2 << 30,

@@ -97,6 +97,8 @@ fn collect_in_article(
                     }
                 }
             }
+            // Shown as plain code, as the site asks.
+            Candidate::RustFence { .. } if config.inline == crate::config::Inline::Show => {}
             Candidate::RustFence {
                 event,
                 line,

@@ -338,3 +338,26 @@ fn the_same_snippet_twice_is_one_job() {
     );
     assert_eq!(outputs(&site), ["once\n", "once\n"]);
 }
+
+#[test]
+fn inline_show_highlights_inline_blocks_and_still_runs_linked_ones() {
+    let site = site_with(
+        "[hello.rs](../snippets/hello.rs)\n\n```rust\nuse serde::Deserialize; // no such crate here: shown, not compiled\nfn main() {}\n```\n",
+    );
+    site.file("kiln.toml", "[snippets]\ninline = \"show\"\n")
+        .file("snippets/hello.rs", "fn main() { println!(\"linked\"); }\n");
+    let run = site.build();
+    assert!(
+        run.stdout.contains("snippets: 1 (0 cached)"),
+        "{}",
+        run.stdout
+    );
+    let page = site.page("a/index.html");
+    assert_eq!(page.select("figure.snippet").len(), 1);
+    assert_eq!(outputs(&site), ["linked\n"]);
+    // The inline block is plain highlighted code.
+    let blocks = page.select("pre.code");
+    assert_eq!(blocks.len(), 2);
+    assert!(text(&blocks[1]).contains("use serde::Deserialize"));
+    assert!(!blocks[1].html().contains("snippet-output"));
+}
