@@ -260,6 +260,7 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
         markdown,
         assets,
         mut errors,
+        warnings: walk_warnings,
     } = walk_content(&dir, options);
     let parsed: Vec<Result<(LoadedArticle, String), Error>> = markdown
         .into_par_iter()
@@ -267,7 +268,7 @@ pub fn load_content(options: &ContentOptions<'_>) -> Result<Loaded, Error> {
         .collect();
     let mut articles = Vec::new();
     let mut bodies = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings = walk_warnings;
     let mut memo_keys = HashSet::new();
     for result in parsed {
         match result {
@@ -306,6 +307,7 @@ struct Walked {
     markdown: Vec<(PathBuf, String, Option<String>)>,
     assets: Vec<Asset>,
     errors: Vec<Error>,
+    warnings: Vec<Warning>,
 }
 
 /// Walks the content folder, leaving out hidden and kiln's own folders,
@@ -412,6 +414,7 @@ fn walk_content(dir: &Path, options: &ContentOptions<'_>) -> Walked {
     }
 
     errors.append(&mut outside.into_inner());
+    let warnings = postless_folders(dir, &markdown, &assets);
     if markdown.is_empty() && ignored_markdown > 0 {
         errors.push(Error::AllIgnored {
             path: dir.to_owned(),
@@ -422,7 +425,42 @@ fn walk_content(dir: &Path, options: &ContentOptions<'_>) -> Walked {
         markdown,
         assets,
         errors,
+        warnings,
     }
+}
+
+/// A warning for each `.kp` folder that holds files but no `knowledge.md`:
+/// Knowledge Repo would show no post there, and kiln publishes its files
+/// only where an article links to them.
+fn postless_folders(
+    dir: &Path,
+    markdown: &[(PathBuf, String, Option<String>)],
+    assets: &[Asset],
+) -> Vec<Warning> {
+    let posts: HashSet<&str> = markdown
+        .iter()
+        .filter_map(|(_, _, folder)| folder.as_deref())
+        .collect();
+    let mut folders: Vec<&str> = assets
+        .iter()
+        .filter_map(|asset| post_folder(&asset.rel).map(|(folder, _)| folder))
+        .filter(|folder| !posts.contains(folder))
+        .collect();
+    folders.sort_unstable();
+    folders.dedup();
+    folders
+        .into_iter()
+        .map(|folder| Warning {
+            // As a user names it, as for articles.
+            path: if dir == Path::new(".") {
+                PathBuf::from(folder)
+            } else {
+                dir.join(folder)
+            },
+            line: 0,
+            message: "a `.kp` folder without `knowledge.md` is no post: nothing of it is published unless an article links to it".to_owned(),
+        })
+        .collect()
 }
 
 /// The content folder joined to the root, without a `./` for `.`.
