@@ -100,7 +100,7 @@ pub fn render_article(
         let doc = Document::parse(tldr, 1);
         let rendered = render_document(doc, from_dir, cx, &mut ids, None);
         looked_up.extend(rendered.links.into_iter().map(|l| l.dest));
-        rendered.html
+        sanitize_summary(&rendered.html)
     });
     looked_up.extend(article.thumbnail.clone());
     let thumbnail = article
@@ -415,4 +415,21 @@ fn site_url(dest: &str, from_dir: &str, routes: &Routes) -> Option<String> {
         Some(fragment) => format!("{url}#{fragment}"),
         None => url,
     })
+}
+
+/// A tldr's HTML, safe to show anywhere (the article, every list card, the
+/// feed): raw HTML an author wrote there can neither run (`<script>` and
+/// event attributes go) nor swallow the page (an unclosed `<div>` is
+/// closed, a stray `</div>` dropped). The Markdown's own markup, links and
+/// classes stay.
+fn sanitize_summary(html: &str) -> String {
+    static CLEANER: std::sync::LazyLock<ammonia::Builder<'static>> =
+        std::sync::LazyLock::new(|| {
+            let mut builder = ammonia::Builder::default();
+            builder
+                .link_rel(None)
+                .add_generic_attributes(["class", "id", "tabindex", "data-lang"]);
+            builder
+        });
+    CLEANER.clean(html).to_string()
 }

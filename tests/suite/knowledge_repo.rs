@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::common::{Page, kiln_in, text, tree};
+use crate::common::{Page, Site, kiln_in, text, tree};
 
 /// A copy of the fixture repository in a temp dir.
 fn repo() -> tempfile::TempDir {
@@ -121,4 +121,36 @@ fn private_posts_only_with_the_private_flag() {
     kiln_in(dir.path(), &["build", "--private"]).assert_ok();
     let secret = page(dir.path(), "projects/secret/index.html");
     assert_eq!(text(&secret.one("h1")), "Salaries");
+}
+
+#[test]
+fn a_tldr_with_a_script_and_an_unclosed_div_cannot_swallow_the_page() {
+    let site = Site::new();
+    site.file(
+        "content/a.md",
+        "---\ntitle: Hostile\ncreated_at: 2024-01-03\ntldr: |\n  Short <script>document.title = 'owned'</script> and <div class=\"x\" onclick=\"steal()\">an open div\n---\nThe body is still here.\n",
+    )
+    .file(
+        "content/b.md",
+        "---\ntitle: Neighbour\ncreated_at: 2024-01-02\ntldr: A *plain* summary with `code`.\n---\nText.\n",
+    );
+    site.build();
+    let page = site.page("a/index.html");
+    assert_eq!(page.texts(".article-body p"), ["The body is still here."]);
+    let tldr = page.one(".tldr");
+    assert!(!tldr.html().contains("<script"), "{}", tldr.html());
+    assert!(!tldr.html().contains("onclick"), "{}", tldr.html());
+    assert!(text(&tldr).contains("an open div"));
+    // Every card of the index is there, the neighbour's markup intact.
+    let index = site.page("index.html");
+    assert_eq!(index.select(".article-list > li.card").len(), 2);
+    assert_eq!(index.texts(".card em"), ["plain"]);
+    assert!(
+        index
+            .select("script")
+            .iter()
+            .all(|s| !s.html().contains("owned"))
+    );
+    let feed = std::fs::read_to_string(site.path("public/atom.xml")).unwrap();
+    assert!(!feed.contains("&lt;script"), "{feed}");
 }
