@@ -10,6 +10,23 @@ use syntect::util::LinesWithEndings;
 use crate::config::{CONFIG_FILE, HighlightConfig};
 use crate::error::Error;
 
+/// Fence languages as knowledge bases write them, for the token the
+/// syntax set knows them by.
+const ALIASES: [(&str, &str); 12] = [
+    ("shell", "bash"),
+    ("console", "bash"),
+    ("shell-session", "bash"),
+    ("shellsession", "bash"),
+    ("zsh", "bash"),
+    ("csharp", "cs"),
+    ("c#", "cs"),
+    ("powershell", "ps1"),
+    ("pwsh", "ps1"),
+    ("golang", "go"),
+    ("terraform", "tf"),
+    ("protobuf", "proto"),
+];
+
 const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
 
 /// The syntax definitions, loaded once per build, and the stylesheet for the
@@ -68,7 +85,10 @@ impl Highlighter {
             config.light_theme, config.dark_theme
         );
         Ok(Highlighter {
-            syntaxes: SyntaxSet::load_defaults_newlines(),
+            // bat's collection: the languages knowledge bases hold
+            // (TypeScript, C#, Swift, Kotlin, PowerShell, Dockerfile, TOML,
+            // R, HCL, GraphQL, Protobuf, …), kept up to date by two-face.
+            syntaxes: two_face::syntax::extra_newlines(),
             css,
         })
     }
@@ -84,9 +104,14 @@ impl Highlighter {
         let syntax = if lang.is_empty() {
             None
         } else {
+            let lower = lang.to_lowercase();
+            let token = ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == lower)
+                .map_or(lower.as_str(), |(_, token)| token);
             self.syntaxes
                 .find_syntax_by_token(lang)
-                .or_else(|| self.syntaxes.find_syntax_by_token(&lang.to_lowercase()))
+                .or_else(|| self.syntaxes.find_syntax_by_token(token))
         };
         let Some(syntax) = syntax else {
             return escape_html(code);
@@ -192,6 +217,63 @@ mod tests {
         assert!(rust.contains("hl-"), "{rust}");
         assert_eq!(h.highlight("klingon", "<a & b>"), "&lt;a &amp; b&gt;");
         assert!(h.css().contains("prefers-color-scheme: dark"));
+    }
+
+    #[test]
+    fn the_languages_knowledge_bases_hold_are_highlighted() {
+        let h = Highlighter::new(&HighlightConfig::default()).unwrap();
+        let missing: Vec<&str> = [
+            "python",
+            "rust",
+            "bash",
+            "sh",
+            "shell",
+            "console",
+            "shell-session",
+            "sql",
+            "json",
+            "yaml",
+            "yml",
+            "javascript",
+            "js",
+            "jsx",
+            "typescript",
+            "ts",
+            "tsx",
+            "java",
+            "csharp",
+            "cs",
+            "swift",
+            "dart",
+            "kotlin",
+            "go",
+            "c",
+            "cpp",
+            "r",
+            "scala",
+            "powershell",
+            "ps1",
+            "toml",
+            "dockerfile",
+            "hcl",
+            "terraform",
+            "graphql",
+            "proto",
+            "html",
+            "css",
+            "markdown",
+            "diff",
+            "ruby",
+            "php",
+            "lua",
+            "haskell",
+            "ini",
+            "xml",
+        ]
+        .into_iter()
+        .filter(|lang| !h.highlight(lang, "x = 1 # a\n").contains("hl-"))
+        .collect();
+        assert!(missing.is_empty(), "not highlighted: {missing:?}");
     }
 
     #[test]
