@@ -39,6 +39,9 @@ pub struct Config {
     pub content_dir: PathBuf,
     /// Globs (relative to `content_dir`) of files that are not content.
     pub ignore: Vec<String>,
+    /// `build` and `serve` publish every article that builds, past a
+    /// broken one (as `--keep-going`); `check` stays strict.
+    pub keep_going: bool,
     /// Where every cache of the site lives (snippet runs, pages, lists,
     /// search bundles, thumbnails), relative to the site root;
     /// `.kiln-cache` when unset.
@@ -66,6 +69,7 @@ impl Default for Config {
             page_size: 50,
             content_dir: PathBuf::from("content"),
             ignore: Vec::new(),
+            keep_going: false,
             cache_dir: None,
             cache_size: crate::store::DEFAULT_SIZE,
             markdown: MarkdownConfig::default(),

@@ -151,6 +151,26 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether it concerns one article alone, so that a build that keeps
+    /// going can publish the rest: its front matter or its file (the
+    /// article is left out), or one of its snippets (the article is
+    /// published with the failure in its panel).
+    pub fn concerns_one_article(&self) -> bool {
+        match self {
+            Error::FrontMatter { .. } | Error::Snippet { .. } => true,
+            Error::Read { path, .. } | Error::NotUtf8 { path, .. } => {
+                path.extension().is_some_and(|e| e == "md")
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a build that keeps going leaves its article out (rather
+    /// than publishing it with the problem shown).
+    pub fn leaves_article_out(&self) -> bool {
+        self.concerns_one_article() && !matches!(self, Error::Snippet { .. })
+    }
+
     /// The file an error is about and its line, where it has them, for
     /// sorting a report by place.
     pub fn location(&self) -> (Option<&Path>, usize) {

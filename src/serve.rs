@@ -57,6 +57,9 @@ fn build_options(options: &ServeOptions) -> Result<(BuildOptions, Config), Error
         private: options.private,
         base_url: Some("/".to_owned()),
         skip_search: true,
+        // An author sees every other article while one is broken; the
+        // overlay names the broken ones.
+        keep_going: true,
         memo: Some(Arc::default()),
         ..BuildOptions::new(options.root.clone())
     };
@@ -167,9 +170,17 @@ fn serve_error(
 /// Builds, prints what happened as `kiln build` would, and records it.
 fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
     let started = Instant::now();
-    let Build { warnings, result } = build_site(options);
+    let Build {
+        warnings,
+        kept_going,
+        result,
+    } = build_site(options);
     for warning in &warnings {
         eprintln!("warning: {warning}");
+    }
+    let mut past = String::new();
+    for error in &kept_going {
+        past.push_str(&format!("error: {}\n", chain(error, CAUSED_BY)));
     }
     let mut rendered = None;
     let mut job = None;
@@ -186,7 +197,11 @@ fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
             if let Some(stale) = summary.stale {
                 std::thread::spawn(move || std::fs::remove_dir_all(stale));
             }
-            None
+            // The rest is served; the overlay shows what is broken.
+            (!past.is_empty()).then(|| {
+                eprint!("{past}");
+                format!("{past}the other pages are served as they are now")
+            })
         }
         Err(errors) => {
             let mut text = String::new();
@@ -461,10 +476,11 @@ async fn error_overlay(
 /// The note shown while the served pages' search index is being made.
 const SEARCH_UPDATING: &str = "<div id=\"kiln-search-status\" role=\"status\" style=\"position:fixed;right:1rem;bottom:1rem;z-index:2147483646;background:#223;color:#eef;font:13px/1.4 system-ui,sans-serif;padding:.4rem .7rem;border-radius:6px;opacity:.9\">kiln: search index updating…</div>";
 
-/// The overlay over every page while the last build failed.
+/// The overlay over every page while the last build failed or left
+/// something out.
 fn error_html(error: &str) -> String {
     format!(
-        "<div id=\"kiln-error-overlay\" role=\"alert\" style=\"position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(20,20,24,.94);color:#ffd7d7;font:14px/1.5 ui-monospace,monospace;padding:2rem\"><h2 style=\"color:#fff;font:600 1.3rem system-ui,sans-serif\">kiln: the last build failed</h2><pre style=\"white-space:pre-wrap\">{}</pre><p style=\"color:#ccc;font-family:system-ui,sans-serif\">Fix it and save: the page reloads. Until then the last good build is served under this message.</p></div>",
+        "<div id=\"kiln-error-overlay\" role=\"alert\" style=\"position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(20,20,24,.94);color:#ffd7d7;font:14px/1.5 ui-monospace,monospace;padding:2rem\"><h2 style=\"color:#fff;font:600 1.3rem system-ui,sans-serif\">kiln: problems in the last build</h2><pre style=\"white-space:pre-wrap\">{}</pre><p style=\"color:#ccc;font-family:system-ui,sans-serif\">Fix it and save: the page reloads. Until then the pages kiln could build are served under this message.</p></div>",
         escape_html(error)
     )
 }

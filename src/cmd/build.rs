@@ -25,6 +25,11 @@ pub struct Args {
     /// snippets print now.
     #[arg(long)]
     bless: bool,
+    /// Publish every article that builds: leave out each one whose front
+    /// matter cannot be read, publish failing snippets with the failure
+    /// shown, and exit 0 (also `keep_going = true` in `kiln.toml`).
+    #[arg(long)]
+    keep_going: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -33,10 +38,19 @@ pub fn run(args: Args) -> ExitCode {
         base_url: args.base_url,
         fresh: args.fresh,
         bless: args.bless,
+        keep_going: args.keep_going,
         ..args.site.options()
     });
     for warning in &build.warnings {
         eprintln!("warning: {warning}");
+    }
+    for error in &build.kept_going {
+        let kept = if error.leaves_article_out() {
+            "the article is left out"
+        } else {
+            "published with the failure shown"
+        };
+        eprintln!("warning: kept going ({kept}): {}", chain(error, CAUSED_BY));
     }
     match build.result {
         Ok(summary) => {
@@ -91,13 +105,17 @@ pub fn summary_line(summary: &Summary) -> String {
         }
         Some((indexed, bundles)) => format!("; search: {indexed} of {bundles} bundles re-indexed"),
     };
+    let left_out = match summary.left_out {
+        0 => String::new(),
+        n => format!(" ({n} broken article{} left out)", plural(n)),
+    };
     let place = if summary.unchanged {
         format!("`{}` is up to date", summary.output.display())
     } else {
         format!("into `{}`", summary.output.display())
     };
     format!(
-        "built {} article{}{articles}, {} page{} and {} file{} {place} in {:.2?}{search}",
+        "built {} article{}{articles}{left_out}, {} page{} and {} file{} {place} in {:.2?}{search}",
         summary.articles,
         plural(summary.articles),
         summary.pages,

@@ -32,13 +32,17 @@ pub struct Summary {
     pub unchanged: bool,
     /// The search index left for later (`BuildOptions::skip_search`).
     pub search_job: Option<SearchJob>,
+    /// Articles left out because they could not be read (keeping going).
+    pub left_out: usize,
     pub elapsed: Duration,
 }
 
-/// The outcome of a build: warnings are worth showing either way.
+/// The outcome of a build: warnings are worth showing either way, and so
+/// are the errors a build kept going past.
 #[derive(Debug)]
 pub struct Build {
     pub warnings: Vec<Warning>,
+    pub kept_going: Vec<Error>,
     pub result: Result<Summary, Errors>,
 }
 
@@ -47,6 +51,16 @@ pub struct Build {
 pub fn build_site(options: &BuildOptions) -> Build {
     let started = Instant::now();
     let (prepared, mut problems) = prepare(options);
+    if let Some(prepared) = &prepared
+        && (options.keep_going || prepared.site.config.keep_going)
+    {
+        problems.keep_going();
+    }
+    let left_out = problems
+        .kept_going
+        .iter()
+        .filter(|e| e.leaves_article_out())
+        .count();
     let summary = match prepared {
         Some(prepared) if problems.errors.is_empty() => {
             write_site(prepared, options, started, &mut problems)
@@ -59,12 +73,23 @@ pub fn build_site(options: &BuildOptions) -> Build {
         }
         None => None,
     };
-    let Problems { errors, warnings } = problems;
+    let Problems {
+        errors,
+        warnings,
+        kept_going,
+    } = problems;
     let result = match summary {
-        Some(summary) if errors.is_empty() => Ok(summary),
+        Some(summary) if errors.is_empty() => Ok(Summary {
+            left_out,
+            ..summary
+        }),
         _ => Err(Errors(errors)),
     };
-    Build { warnings, result }
+    Build {
+        warnings,
+        kept_going,
+        result,
+    }
 }
 
 /// Makes every file of a prepared site into a staging folder and swaps it
@@ -112,6 +137,7 @@ fn write_site(
         search,
         unchanged,
         search_job,
+        left_out: 0,
         elapsed: started.elapsed(),
     })
 }

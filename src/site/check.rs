@@ -30,7 +30,9 @@ pub fn check_site(options: &BuildOptions) -> CheckReport {
     if let Some(prepared) = prepared {
         inspect(prepared, &mut report, &mut problems);
     }
-    let Problems { errors, warnings } = problems;
+    let Problems {
+        errors, warnings, ..
+    } = problems;
     let mut sorted: Vec<((Option<&Path>, usize), String)> = errors
         .iter()
         .map(|e| (e.location(), format!("error: {}", chain(e, ": "))))

@@ -53,6 +53,9 @@ pub struct BuildOptions {
     /// Leave the search index out of this build (`kiln serve` makes it
     /// after the pages are served).
     pub skip_search: bool,
+    /// Publish every article that builds, past the errors that concern one
+    /// article alone (also `keep_going = true` in `kiln.toml`).
+    pub keep_going: bool,
     /// Articles of earlier builds of this process (`kiln serve`), so that
     /// unchanged files are not parsed again.
     pub memo: Option<Arc<ArticleMemo>>,
@@ -72,19 +75,32 @@ impl BuildOptions {
             offline: false,
             report: None,
             skip_search: false,
+            keep_going: false,
             memo: None,
         }
     }
 }
 
-/// Every problem found so far: errors stop a build, warnings do not.
+/// Every problem found so far: errors stop a build, warnings do not, and
+/// the errors a build kept going past are set apart.
 #[derive(Debug, Default)]
 pub struct Problems {
     pub errors: Vec<Error>,
     pub warnings: Vec<Warning>,
+    pub kept_going: Vec<Error>,
 }
 
 impl Problems {
+    /// Keeps going past every error that concerns one article alone
+    /// ([`Error::concerns_one_article`]); the rest still stop the build.
+    fn keep_going(&mut self) {
+        let (past, stopping): (Vec<Error>, Vec<Error>) = std::mem::take(&mut self.errors)
+            .into_iter()
+            .partition(Error::concerns_one_article);
+        self.errors = stopping;
+        self.kept_going.extend(past);
+    }
+
     /// Broken links, images and thumbnails, counted as `mode` says: the
     /// one place that decides how much they weigh.
     fn add_broken(&mut self, mode: Mode, broken: Vec<Error>) {

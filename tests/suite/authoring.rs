@@ -223,23 +223,25 @@ fn serve_reloads_on_edits_and_survives_bad_ones() {
     let (_, html) = get(port, "/a/");
     assert!(html.contains("Second title"));
 
-    // A bad edit: the server stays up, says why, and keeps the last good page.
+    // A bad edit: the server stays up and keeps going: every page, the
+    // broken article's own URL (now the 404 page) too, says why.
     site.file("content/a.md", "---\ntitle: [broken\n---\n");
     let state = wait_until(port, |s| s["ok"] == false);
     let error = state["error"].as_str().unwrap();
     assert!(error.contains("content/a.md:"), "{error}");
-    let (code, html) = get(port, "/a/");
-    assert_eq!(code, 200);
-    let page = scraper::Html::parse_document(&html);
-    let overlay = scraper::Selector::parse("#kiln-error-overlay pre").unwrap();
-    let shown = page
-        .select(&overlay)
-        .next()
-        .expect("an error overlay")
-        .text()
-        .collect::<String>();
-    assert_eq!(shown, error);
-    assert!(html.contains("Second title"));
+    for (path, expected) in [("/", 200), ("/a/", 404)] {
+        let (code, html) = get(port, path);
+        assert_eq!(code, expected, "{path}");
+        let page = scraper::Html::parse_document(&html);
+        let overlay = scraper::Selector::parse("#kiln-error-overlay pre").unwrap();
+        let shown = page
+            .select(&overlay)
+            .next()
+            .expect("an error overlay")
+            .text()
+            .collect::<String>();
+        assert_eq!(shown, error, "{path}");
+    }
 
     // Fixed again: the overlay is gone.
     site.file("content/a.md", "---\ntitle: Third title\n---\nok\n");

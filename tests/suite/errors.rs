@@ -1,7 +1,7 @@
 //! Every bad input gets a clear message naming the file and line, exit code
 //! 1, and leaves the last good `public/` as it was.
 
-use crate::common::{Run, Site, assert_not_says, assert_says};
+use crate::common::{Run, Site, article, assert_not_says, assert_says};
 
 fn snapshot(site: &Site) -> Vec<(String, Vec<u8>)> {
     crate::common::tree(&site.path("public"))
@@ -205,4 +205,34 @@ fn the_old_snippets_cache_dir_still_works_with_a_warning() {
     let run = site.build();
     assert_not_says(&run, "warning");
     assert!(site.exists("new-cache/runs"));
+}
+
+#[test]
+fn keep_going_publishes_the_rest_and_without_it_nothing_changes() {
+    let site = Site::new();
+    site.file("content/good.md", article("Good", "Fine.\n"))
+        .file(
+            "content/broken.md",
+            "---\ntitle: A tldr\ntldr: first line\ncontinued on an unindented line: x: y\n---\nx\n",
+        );
+    // Without it, the build fails and publishes nothing.
+    let strict = site.kiln(&["build"]);
+    strict.assert_failed();
+    assert_says(&strict, "content/broken.md:4");
+    assert!(!site.exists("public"));
+    let kept = site.kiln(&["build", "--keep-going"]);
+    kept.assert_ok();
+    assert_says(
+        &kept,
+        "kept going (the article is left out): content/broken.md:4",
+    );
+    assert!(
+        kept.stdout.contains("(1 broken article left out)"),
+        "{}",
+        kept.stdout
+    );
+    assert!(site.exists("public/good/index.html"));
+    assert!(!site.exists("public/broken/index.html"));
+    // `check` stays strict.
+    site.kiln(&["check"]).assert_failed();
 }
