@@ -210,22 +210,54 @@ pub fn plain_text(events: &[Event<'_>]) -> String {
 
 /// The `src` of every `<img>` tag in a piece of HTML.
 pub fn img_sources(html: &str) -> Vec<String> {
+    html_references(html)
+        .into_iter()
+        .filter_map(|(tag, url)| (tag == "img").then_some(url))
+        .collect()
+}
+
+/// The tags of raw HTML that point at a file, and the attribute that does.
+const REFERENCING: [(&str, &str); 6] = [
+    ("img", "src"),
+    ("source", "src"),
+    ("video", "src"),
+    ("audio", "src"),
+    ("embed", "src"),
+    ("a", "href"),
+];
+
+/// Every URL a piece of raw HTML points at, with the tag that does: the
+/// sources of images, video, audio and embeds, and the targets of links.
+pub fn html_references(html: &str) -> Vec<(&'static str, String)> {
     let lower = html.to_ascii_lowercase();
-    let mut sources = Vec::new();
-    for (start, _) in lower.match_indices("<img") {
-        let tag_end = lower[start..].find('>').map_or(lower.len(), |e| start + e);
-        let tag = &html[start..tag_end];
-        let Some(at) = tag.to_ascii_lowercase().find("src=") else {
+    let mut found = Vec::new();
+    for (start, _) in lower.match_indices('<') {
+        let rest = &lower[start + 1..];
+        let Some(&(name, attribute)) = REFERENCING.iter().find(|(name, _)| {
+            rest.strip_prefix(name)
+                .is_some_and(|after| after.starts_with(|c: char| c.is_ascii_whitespace()))
+        }) else {
             continue;
         };
-        let value = &tag[at + 4..];
-        let source = match value.chars().next() {
+        let tag_end = lower[start..].find('>').map_or(lower.len(), |e| start + e);
+        let tag = &html[start..tag_end];
+        // ` src=`, not `data-src=`.
+        let Some(at) = tag
+            .to_ascii_lowercase()
+            .match_indices(&format!("{attribute}="))
+            .map(|(at, _)| at)
+            .find(|&at| tag[..at].ends_with(|c: char| c.is_ascii_whitespace()))
+        else {
+            continue;
+        };
+        let value = &tag[at + attribute.len() + 1..];
+        let url = match value.chars().next() {
             Some(quote @ ('"' | '\'')) => value[1..].split(quote).next(),
             _ => value.split(|c: char| c.is_whitespace() || c == '/').next(),
         };
-        sources.extend(source.filter(|s| !s.is_empty()).map(str::to_owned));
+        found.extend(url.filter(|s| !s.is_empty()).map(|s| (name, s.to_owned())));
     }
-    sources
+    found
 }
 
 #[cfg(test)]
@@ -251,6 +283,15 @@ mod tests {
             ["a.png", "b.png"]
         );
         assert!(img_sources("<img alt=\"no source\">").is_empty());
+        assert_eq!(
+            html_references(
+                "<a href=\"data/r.pdf\">r</a><abbr href=x><video data-src=no src=v.mp4><area>"
+            ),
+            [
+                ("a", "data/r.pdf".to_owned()),
+                ("video", "v.mp4".to_owned())
+            ]
+        );
     }
 
     #[test]

@@ -109,13 +109,17 @@ pub fn summary_line(summary: &Summary) -> String {
         0 => String::new(),
         n => format!(" ({n} broken article{} left out)", plural(n)),
     };
+    let files_left_out = match summary.files_left_out {
+        0 => String::new(),
+        n => format!(" ({n} more that no page links to left out)"),
+    };
     let place = if summary.unchanged {
         format!("`{}` is up to date", summary.output.display())
     } else {
         format!("into `{}`", summary.output.display())
     };
     format!(
-        "built {} article{}{articles}{left_out}, {} page{} and {} file{} {place} in {:.2?}{search}",
+        "built {} article{}{articles}{left_out}, {} page{} and {} file{}{files_left_out} {place} in {:.2?}{search}",
         summary.articles,
         plural(summary.articles),
         summary.pages,

@@ -17,6 +17,13 @@ pub fn run(args: Args) -> ExitCode {
     for problem in &report.problems {
         eprintln!("{problem}");
     }
+    // Not problems: what a build would leave out, for the author to see.
+    for file in &report.left_out {
+        println!(
+            "note: `{}` is linked from no page, so it is not published (keep it under `static/` to publish it anyway)",
+            file.display()
+        );
+    }
     let n = report.problems.len();
     println!(
         "checked {} article{}, {} link{} and {} snippet{}: {}",

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::MarkdownConfig;
 use crate::content::Article;
 use crate::highlight::{Highlighter, escape_html};
-use crate::markdown::{Document, code_text, fence_language, find_end, img_sources, plain_text};
+use crate::markdown::{Document, code_text, fence_language, find_end, html_references, plain_text};
 use crate::route::{Routes, Target};
 use crate::slug::{UniqueIds, slugify};
 use crate::snippet::{Placed, SnippetRuns};
@@ -200,14 +200,18 @@ fn render_document(
                 i = end + 1;
                 continue;
             }
-            // Images in raw HTML (common in Knowledge Repo posts made from
-            // notebooks) are links to check and files to publish too.
+            // What raw HTML points at (common in Knowledge Repo posts made
+            // from notebooks) is links to check and files to publish too.
             Event::Html(html) | Event::InlineHtml(html) => {
-                links.extend(img_sources(html).into_iter().map(|dest| LinkRef {
-                    dest,
-                    line: lines[i] as usize,
-                    image: true,
-                }));
+                links.extend(
+                    html_references(html)
+                        .into_iter()
+                        .map(|(tag, dest)| LinkRef {
+                            dest,
+                            line: lines[i] as usize,
+                            image: tag != "a",
+                        }),
+                );
                 pass_through = true;
             }
             Event::Start(Tag::Link { .. } | Tag::Image { .. }) => {

@@ -34,6 +34,8 @@ pub struct Summary {
     pub search_job: Option<SearchJob>,
     /// Articles left out because they could not be read (keeping going).
     pub left_out: usize,
+    /// Files of the content folder no page links to, not published.
+    pub files_left_out: usize,
     pub elapsed: Duration,
 }
 
@@ -138,6 +140,7 @@ fn write_site(
         unchanged,
         search_job,
         left_out: 0,
+        files_left_out: made.left_out.len(),
         elapsed: started.elapsed(),
     })
 }

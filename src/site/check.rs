@@ -20,6 +20,9 @@ pub struct CheckReport {
     pub articles: usize,
     pub links: usize,
     pub snippets: usize,
+    /// The files of the content folder no page links to: not published,
+    /// and no problem.
+    pub left_out: Vec<std::path::PathBuf>,
 }
 
 /// Checks the site at `options.root`. Every problem is collected; nothing
@@ -52,8 +55,9 @@ fn inspect(prepared: Prepared, report: &mut CheckReport, problems: &mut Problems
     let Prepared { site, bodies } = prepared;
     report.articles = site.content.articles.len();
     report.snippets = site.snippet_stats.snippets;
-    let (links, _) = make_site(&site, &bodies, &Discard, (Mode::Check, problems));
+    let (links, made) = make_site(&site, &bodies, &Discard, (Mode::Check, problems));
     report.links = links;
+    report.left_out = made.map(|m| m.left_out).unwrap_or_default();
     // What a check used is kept as long as what a build used.
     site.store.record_uses();
 }

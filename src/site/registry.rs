@@ -24,6 +24,7 @@ use super::list::{
 use super::page::{PageCache, StampedFiles, make_page, page_path};
 use super::values::{ArticleValues, SiteValues};
 use super::{Mode, Problems, Site};
+use crate::content::Asset;
 use crate::error::Error;
 use crate::feed::{CrawlerValues, FEED_SIZE, FeedEntry, FeedValues, SitemapPage, rfc3339};
 use crate::front_matter::Date;
@@ -177,6 +178,8 @@ pub(super) struct MadeSite {
     pub(super) articles: MadeArticles,
     pub(super) pages: usize,
     pub(super) assets: usize,
+    /// The files of the content folder no page links to, left out.
+    pub(super) left_out: Vec<PathBuf>,
 }
 
 /// Makes every file of a prepared site into `sink`: the article pages
@@ -222,12 +225,19 @@ pub(super) fn make_site(
         &merged,
     );
     let linked = linked_assets(site, &made.outlines);
-    let assets = site
+    let (published, left_out): (Vec<&Asset>, Vec<&Asset>) = site
         .content
         .assets
         .iter()
-        .filter(|a| !a.only_if_linked || linked.contains(a.rel.as_str()))
-        .count();
+        .partition(|asset| is_published(asset, &linked));
+    let assets = published.len();
+    // A post's own bookkeeping (`REVISION`, `orig_src/`) was never meant to
+    // be published: no note for it.
+    let left_out = left_out
+        .iter()
+        .filter(|a| !a.only_if_linked)
+        .map(|a| a.source.clone())
+        .collect();
     let plan = plan_site(
         site,
         PlanInputs {
@@ -249,6 +259,7 @@ pub(super) fn make_site(
         articles: made,
         pages,
         assets,
+        left_out,
     };
     (links, Some(made))
 }
@@ -303,7 +314,7 @@ fn plan_site<'a>(site: &'a Site, inputs: PlanInputs<'a>) -> Vec<Planned<'a>> {
         site.content
             .assets
             .iter()
-            .filter(|asset| !asset.only_if_linked || linked.contains(asset.rel.as_str()))
+            .filter(|asset| is_published(asset, linked))
             .map(|asset| file(asset.out.clone(), Make::Copy(asset.source.clone()))),
     );
     plan.extend(
@@ -451,6 +462,18 @@ fn feed_values(site: &Site, made: &MadeArticles, order: &[usize], prefix: &str) 
         .collect();
     FeedValues::new(prefix.to_owned(), entries)
 }
+
+/// Whether a file of the content folder is published: when a page links
+/// to it or shows it, or when it sits under `static/` (copied as it is).
+/// Everything else (a checkout's scripts, data and queries) stays out.
+fn is_published(asset: &Asset, linked: &HashSet<&str>) -> bool {
+    linked.contains(asset.rel.as_str())
+        || (!asset.only_if_linked && asset.rel.starts_with(STATIC_FOLDER))
+}
+
+/// The folder of the content whose files are published whether linked or
+/// not.
+pub const STATIC_FOLDER: &str = "static/";
 
 /// The assets some article links to (a link, an image or its
 /// thumbnail), by their path relative to the content folder.

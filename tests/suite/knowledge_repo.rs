@@ -154,3 +154,46 @@ fn a_tldr_with_a_script_and_an_unclosed_div_cannot_swallow_the_page() {
     let feed = std::fs::read_to_string(site.path("public/atom.xml")).unwrap();
     assert!(!feed.contains("&lt;script"), "{feed}");
 }
+
+#[test]
+fn a_checkout_publishes_what_pages_use_and_its_static_folder() {
+    let dir = repo();
+    // A page that links to one data file, in raw HTML as notebooks write.
+    std::fs::write(
+        dir.path().join("notes/report.md"),
+        "---\ntitle: Report\n---\n<p>The <a href=\"../data/summary.csv\">summary</a>.</p>\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("data/summary.csv"), "n\n1\n").unwrap();
+    let run = kiln_in(dir.path(), &["build"]);
+    run.assert_ok();
+    let public = dir.path().join("public");
+    assert!(public.join("data/summary.csv").is_file(), "a linked file");
+    assert!(
+        public.join("static/logo.svg").is_file(),
+        "`static/` as it is"
+    );
+    for unlinked in ["data/users.csv", "queries/q.sql", "scripts/etl.sh"] {
+        assert!(!public.join(unlinked).exists(), "{unlinked} was published");
+    }
+    assert!(
+        run.stdout
+            .contains("(3 more that no page links to left out)"),
+        "{}",
+        run.stdout
+    );
+    // `check` names each file left out, and none of them is a problem.
+    let check = kiln_in(dir.path(), &["check"]);
+    assert!(
+        check
+            .stdout
+            .contains("note: `data/users.csv` is linked from no page"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        !check.stdout.contains("note: `data/summary.csv`"),
+        "{}",
+        check.stdout
+    );
+}
