@@ -105,6 +105,13 @@ pub enum Error {
         message: String,
     },
 
+    #[error("{}:{line}: a formula's TeX cannot be read: {message}; it is shown as an error in place", path.display())]
+    Math {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+
     #[error("{}:{line}: {message}", path.display())]
     BrokenLink {
         path: PathBuf,
@@ -178,7 +185,9 @@ impl Error {
             Error::FrontMatter { path, at, .. } => (Some(path), at.line),
             Error::Config { path, at, .. } => (Some(path), at.map_or(0, |p| p.line)),
             Error::Snippet { article, line, .. } => (Some(article), *line),
-            Error::BrokenLink { path, line, .. } => (Some(path), *line),
+            Error::BrokenLink { path, line, .. } | Error::Math { path, line, .. } => {
+                (Some(path), *line)
+            }
             Error::Dependencies { path, line, .. } => (Some(path), line.unwrap_or(0)),
             Error::Read { path, .. }
             | Error::Write { path, .. }

@@ -15,6 +15,7 @@ use crate::route::{Routes, Target};
 use crate::slug::{UniqueIds, slugify};
 use crate::snippet::{Placed, SnippetRuns};
 
+mod math;
 mod snippet;
 mod toc;
 
@@ -50,6 +51,17 @@ pub struct Outline {
     pub links: Vec<LinkRef>,
     /// Every heading id of the page, for `#fragment` checks.
     pub ids: Vec<String>,
+    /// The TeX of the page (body and tldr) that could not be read, shown
+    /// as an error in place.
+    #[serde(default)]
+    pub math: Vec<MathProblem>,
+}
+
+/// A formula whose TeX could not be read: its line and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MathProblem {
+    pub line: usize,
+    pub message: String,
 }
 
 /// A link or image in an article's Markdown.
@@ -93,6 +105,7 @@ pub fn render_article(
         toc,
         toc_in_body,
         links,
+        mut math,
     } = render_document(document, from_dir, cx, &mut ids, Some(index));
     let heading_ids = ids.taken();
     let mut looked_up: Vec<String> = links.iter().map(|l| l.dest.clone()).collect();
@@ -100,6 +113,8 @@ pub fn render_article(
         let doc = Document::parse(tldr, 1);
         let rendered = render_document(doc, from_dir, cx, &mut ids, None);
         looked_up.extend(rendered.links.into_iter().map(|l| l.dest));
+        let line = article.front.positions.line("tldr").unwrap_or(1);
+        math.extend(rendered.math.into_iter().map(|p| MathProblem { line, ..p }));
         sanitize_summary(&rendered.html)
     });
     looked_up.extend(article.thumbnail.clone());
@@ -120,6 +135,7 @@ pub fn render_article(
     let outline = Outline {
         links,
         ids: heading_ids,
+        math,
     };
     (rendered, outline)
 }
@@ -153,7 +169,7 @@ fn render_document(
 
     let embeds = article.and_then(|a| cx.snippets.in_article(a));
     let mut toc_in_body = false;
-    let mut links = Vec::new();
+    let (mut links, mut math) = (Vec::new(), Vec::new());
     let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len());
     let mut i = 0;
     while i < events.len() {
@@ -189,30 +205,24 @@ fn render_document(
             },
             Event::Start(Tag::CodeBlock(kind)) => {
                 let end = find_end(&events, i);
-                let code = code_text(&events[i + 1..end]);
-                let lang = match kind {
-                    CodeBlockKind::Fenced(info) => fence_language(info),
-                    CodeBlockKind::Indented => "",
-                };
                 out.push(Event::Html(
-                    code_block_html(lang, &cx.highlighter.highlight(lang, &code)).into(),
+                    code_block(kind, &events[i + 1..end], cx).into(),
                 ));
                 i = end + 1;
                 continue;
             }
-            // What raw HTML points at (common in Knowledge Repo posts made
-            // from notebooks) is links to check and files to publish too.
             Event::Html(html) | Event::InlineHtml(html) => {
-                links.extend(
-                    html_references(html)
-                        .into_iter()
-                        .map(|(tag, dest)| LinkRef {
-                            dest,
-                            line: lines[i] as usize,
-                            image: tag != "a",
-                        }),
-                );
+                links.extend(raw_html_links(html, lines[i]));
                 pass_through = true;
+            }
+            Event::InlineMath(tex) | Event::DisplayMath(tex) => {
+                let display = matches!(events[i], Event::DisplayMath(_));
+                let (html, problem) = math::math_html(tex, display);
+                math.extend(problem.map(|message| MathProblem {
+                    line: lines[i] as usize,
+                    message,
+                }));
+                out.push(Event::Html(html.into()));
             }
             Event::Start(Tag::Link { .. } | Tag::Image { .. }) => {
                 links.extend(link_ref(&events[i], lines[i]));
@@ -234,7 +244,30 @@ fn render_document(
         toc,
         toc_in_body,
         links,
+        math,
     }
+}
+
+/// A code block, highlighted.
+fn code_block(kind: &CodeBlockKind<'_>, inner: &[Event<'_>], cx: &RenderContext<'_>) -> String {
+    let code = code_text(inner);
+    let lang = match kind {
+        CodeBlockKind::Fenced(info) => fence_language(info),
+        CodeBlockKind::Indented => "",
+    };
+    code_block_html(lang, &cx.highlighter.highlight(lang, &code))
+}
+
+/// What raw HTML points at (common in Knowledge Repo posts made from
+/// notebooks): links to check and files to publish too.
+fn raw_html_links(html: &str, line: u32) -> impl Iterator<Item = LinkRef> {
+    html_references(html)
+        .into_iter()
+        .map(move |(tag, dest)| LinkRef {
+            dest,
+            line: line as usize,
+            image: tag != "a",
+        })
 }
 
 /// An article's body sits under the page's `h1`: when its shallowest
@@ -270,6 +303,8 @@ struct Rendered {
     toc_in_body: bool,
     /// Links and images outside snippet embeds.
     links: Vec<LinkRef>,
+    /// TeX that could not be read.
+    math: Vec<MathProblem>,
 }
 
 /// A link or image event as a [`LinkRef`].
@@ -432,7 +467,10 @@ fn sanitize_summary(html: &str) -> String {
             let mut builder = ammonia::Builder::default();
             builder
                 .link_rel(None)
-                .add_generic_attributes(["class", "id", "tabindex", "data-lang"]);
+                .add_generic_attributes(["class", "id", "tabindex", "data-lang"])
+                // Formulas, as the math renderer writes them.
+                .add_tags(math::MATHML_TAGS)
+                .add_generic_attributes(math::MATHML_ATTRIBUTES);
             builder
         });
     CLEANER.clean(html).to_string()

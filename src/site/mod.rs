@@ -113,7 +113,7 @@ impl Problems {
     }
 }
 
-/// A broken link as a warning.
+/// A broken link or formula as a warning.
 fn as_warning(error: &Error) -> Option<Warning> {
     match error {
         Error::BrokenLink {
@@ -125,6 +125,15 @@ fn as_warning(error: &Error) -> Option<Warning> {
             line: *line,
             message: message.clone(),
         }),
+        Error::Math { path, line, .. } => {
+            let full = error.to_string();
+            let prefix = format!("{}:{line}: ", path.display());
+            Some(Warning {
+                path: path.clone(),
+                line: *line,
+                message: full.strip_prefix(&prefix).unwrap_or(&full).to_owned(),
+            })
+        }
         _ => None,
     }
 }

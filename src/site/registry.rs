@@ -197,7 +197,15 @@ pub(super) fn make_site(
     let order = newest_first(site);
     let rank = rank_of(&order);
     let (made, errors) = make_articles(site, &values, bodies, &rank, sink);
-    let (broken, links) = check_links(&site.root, &site.content, &site.routes, &made.outlines);
+    let (mut broken, links) = check_links(&site.root, &site.content, &site.routes, &made.outlines);
+    // Formulas drawn as errors weigh as broken links do.
+    for (article, outline) in site.content.articles.iter().zip(&made.outlines) {
+        broken.extend(outline.math.iter().map(|p| Error::Math {
+            path: article.source.clone(),
+            line: p.line,
+            message: p.message.clone(),
+        }));
+    }
     problems.add_broken(mode, broken);
     if !errors.is_empty() {
         problems.errors.extend(errors);
