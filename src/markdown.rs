@@ -131,6 +131,8 @@ pub fn markdown_options() -> Options {
 impl Document {
     /// Parses `markdown`, which starts on line `first_line` of its file.
     pub fn parse(markdown: &str, first_line: usize) -> Document {
+        let kept = keep_html_blocks(markdown);
+        let markdown = kept.as_ref();
         let line_starts: Vec<usize> = std::iter::once(0)
             .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -138,13 +140,170 @@ impl Document {
         let mut lines = Vec::new();
         for (event, range) in Parser::new_ext(markdown, markdown_options()).into_offset_iter() {
             let line = first_line + line_starts.partition_point(|&s| s <= range.start) - 1;
-            events.push(event.into_static());
+            events.push(without_marker(event.into_static()));
             lines.push(u32::try_from(line).unwrap_or(u32::MAX));
         }
         // Every article's events stay in memory until rendering: keep no slack.
         events.shrink_to_fit();
         lines.shrink_to_fit();
         Document { events, lines }
+    }
+}
+
+/// What stands in for a blank line inside a block of raw HTML while it is
+/// parsed, so that CommonMark does not end the block there.
+const BLANK: &str = "\u{E000}kiln-blank-line\u{E000}";
+
+/// The block-level elements Python-Markdown keeps raw until their close
+/// tag.
+const BLOCK_TAGS: [&str; 44] = [
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "body",
+    "canvas",
+    "colgroup",
+    "dd",
+    "details",
+    "dialog",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "iframe",
+    "li",
+    "main",
+    "nav",
+    "noscript",
+    "ol",
+    "p",
+    "pre",
+    "script",
+    "section",
+    "style",
+    "table",
+    "tbody",
+    "td",
+    "tr",
+    "ul",
+    "video",
+    "svg",
+];
+
+/// `markdown` with every block-level HTML element that opens at the start
+/// of a line (`<div>`, `<table>`, `<iframe srcdoc="…">`, …) kept whole up
+/// to its matching close tag, blank lines included, as Python-Markdown and
+/// so Knowledge Repo keep it. CommonMark ends an HTML block at the first
+/// blank line, which turns a notebook's `<style>` into paragraphs and a
+/// plot's `<iframe srcdoc>` into stray text. Blank lines inside such an
+/// element become [`BLANK`] (taken out of the events again), so lines keep
+/// their numbers. Fenced code, and an element that is never closed, are
+/// left alone.
+fn keep_html_blocks(markdown: &str) -> std::borrow::Cow<'_, str> {
+    if !markdown.contains('<') {
+        return std::borrow::Cow::Borrowed(markdown);
+    }
+    let lines: Vec<&str> = markdown.split_inclusive('\n').collect();
+    let mut blank = vec![false; lines.len()];
+    let mut fence: Option<String> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let trimmed = lines[i].trim_start_matches(' ');
+        let indent = lines[i].len() - trimmed.len();
+        if let Some(open) = &fence {
+            if indent <= 3 && trimmed.trim_end().starts_with(open.as_str()) {
+                fence = None;
+            }
+        } else if indent <= 3 && (trimmed.starts_with("```") || trimmed.starts_with("~~~")) {
+            let mark = trimmed.chars().next().unwrap_or('`');
+            fence = Some(trimmed.chars().take_while(|&c| c == mark).collect());
+        } else if let Some(end) = (indent <= 3)
+            .then(|| block_tag(trimmed))
+            .flatten()
+            .and_then(|tag| closing_line(&lines, i, tag))
+        {
+            for k in i + 1..end {
+                blank[k] = lines[k].trim().is_empty();
+            }
+            i = end;
+        }
+        i += 1;
+    }
+    if !blank.contains(&true) {
+        return std::borrow::Cow::Borrowed(markdown);
+    }
+    let mut kept = String::with_capacity(markdown.len() + 64);
+    for (line, blank) in lines.iter().zip(blank) {
+        if blank {
+            kept.push_str(BLANK);
+            kept.push_str(if line.ends_with("\r\n") { "\r\n" } else { "\n" });
+        } else {
+            kept.push_str(line);
+        }
+    }
+    std::borrow::Cow::Owned(kept)
+}
+
+/// The block-level element a line opens, if it starts with one.
+fn block_tag(line: &str) -> Option<&'static str> {
+    let rest = line.strip_prefix('<')?;
+    let name: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    BLOCK_TAGS.iter().copied().find(|tag| *tag == name)
+}
+
+/// The line at which the element `tag` opened on line `start` is closed,
+/// counting nested elements of the same name.
+fn closing_line(lines: &[&str], start: usize, tag: &str) -> Option<usize> {
+    let (open, close) = (format!("<{tag}"), format!("</{tag}"));
+    let mut depth = 0usize;
+    for (k, line) in lines.iter().enumerate().skip(start) {
+        let lower = line.to_ascii_lowercase();
+        depth += tags_in(&lower, &open);
+        depth = depth.saturating_sub(tags_in(&lower, &close));
+        if depth == 0 {
+            return Some(k);
+        }
+    }
+    None
+}
+
+/// How many times `line` holds the tag opening `start` (`<div`, `</div`),
+/// ended by a space, `>` or `/` (so `<dialog` is no `<dl`).
+fn tags_in(line: &str, start: &str) -> usize {
+    line.match_indices(start)
+        .filter(|(at, _)| {
+            line[at + start.len()..]
+                .starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
+        })
+        .count()
+}
+
+/// An event with the stand-ins for blank lines taken out again.
+fn without_marker(event: Event<'static>) -> Event<'static> {
+    match event {
+        Event::Html(html) if html.contains(BLANK) => Event::Html(html.replace(BLANK, "").into()),
+        Event::InlineHtml(html) if html.contains(BLANK) => {
+            Event::InlineHtml(html.replace(BLANK, "").into())
+        }
+        Event::Text(text) if text.contains(BLANK) => Event::Text(text.replace(BLANK, "").into()),
+        event => event,
     }
 }
 
@@ -293,6 +452,37 @@ mod tests {
                 ("video", "v.mp4".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn html_blocks_stay_whole_but_fenced_code_is_untouched() {
+        let source = "<div>\n<style>\na {}\n\nb {}\n</style>\n</div>\n\n```html\n<div>\n\n</div>\n```\n\ntext\n";
+        let doc = Document::parse(source, 1);
+        let html: Vec<&str> = doc
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Html(h) => Some(h.as_ref()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            html.concat(),
+            "<div>\n<style>\na {}\n\nb {}\n</style>\n</div>\n"
+        );
+        let code = doc
+            .events
+            .iter()
+            .position(|e| matches!(e, Event::Start(pulldown_cmark::Tag::CodeBlock(_))))
+            .unwrap();
+        let end = find_end(&doc.events, code);
+        assert_eq!(code_text(&doc.events[code + 1..end]), "<div>\n\n</div>\n");
+        // Lines keep their numbers.
+        assert_eq!(doc.lines[doc.lines.len() - 2], 15);
+        assert!(matches!(
+            keep_html_blocks("<div>\nopen\n\nnever closed\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
