@@ -27,6 +27,9 @@ const ALIASES: [(&str, &str); 12] = [
     ("protobuf", "proto"),
 ];
 
+/// Fence languages that mean plain text: never a note.
+const PLAIN: [&str; 6] = ["text", "txt", "plain", "plaintext", "output", "none"];
+
 const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
 
 /// The syntax definitions, loaded once per build, and the stylesheet for the
@@ -98,22 +101,31 @@ impl Highlighter {
         &self.css
     }
 
+    /// The syntax of a fence language, if one knows it.
+    fn syntax(&self, lang: &str) -> Option<&syntect::parsing::SyntaxReference> {
+        if lang.is_empty() {
+            return None;
+        }
+        let lower = lang.to_lowercase();
+        let token = ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == lower)
+            .map_or(lower.as_str(), |(_, token)| token);
+        self.syntaxes
+            .find_syntax_by_token(lang)
+            .or_else(|| self.syntaxes.find_syntax_by_token(token))
+    }
+
+    /// Whether a syntax knows the fence language `lang` (plain-text names
+    /// such as `text` count as known).
+    pub fn knows(&self, lang: &str) -> bool {
+        PLAIN.contains(&lang.to_lowercase().as_str()) || self.syntax(lang).is_some()
+    }
+
     /// The code as HTML for the inside of a `<code>` element: classed spans
     /// if `lang` is known, or else escaped plain text.
     pub fn highlight(&self, lang: &str, code: &str) -> String {
-        let syntax = if lang.is_empty() {
-            None
-        } else {
-            let lower = lang.to_lowercase();
-            let token = ALIASES
-                .iter()
-                .find(|(alias, _)| *alias == lower)
-                .map_or(lower.as_str(), |(_, token)| token);
-            self.syntaxes
-                .find_syntax_by_token(lang)
-                .or_else(|| self.syntaxes.find_syntax_by_token(token))
-        };
-        let Some(syntax) = syntax else {
+        let Some(syntax) = self.syntax(lang) else {
             return escape_html(code);
         };
         let mut generator =

@@ -7,29 +7,49 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use crate::content::Content;
-use crate::error::Error;
+use crate::error::{Error, Warning};
 use crate::render::Outline;
 use crate::route::{OwnPage, Routes, STATIC_FILES, Target};
 
+/// What the link check found: broken links, notes (links that work, but
+/// not as written), and how many links were checked.
+#[derive(Debug, Default)]
+pub struct LinkReport {
+    pub broken: Vec<Error>,
+    pub notes: Vec<Warning>,
+    pub checked: usize,
+}
+
 /// Checks every link of every article (`outlines` by article index).
-/// Returns the broken ones and how many links were checked.
 pub fn check_links(
     root: &Path,
     content: &Content,
     routes: &Routes,
     outlines: &[Outline],
-) -> (Vec<Error>, usize) {
+) -> LinkReport {
     let ids: Vec<HashSet<&str>> = outlines
         .iter()
         .map(|o| o.ids.iter().map(String::as_str).collect())
         .collect();
+    let lowercase_ids: Vec<HashMap<String, &str>> = outlines
+        .iter()
+        .map(|o| {
+            o.ids
+                .iter()
+                .map(|id| (id.to_lowercase(), id.as_str()))
+                .collect()
+        })
+        .collect();
     let checker = LinkChecker {
         routes,
         ids: &ids,
+        lowercase_ids: &lowercase_ids,
         site: SitePaths::new(content, routes),
         root,
+        notes: std::cell::RefCell::default(),
     };
     let mut errors = Vec::new();
+    let mut notes = Vec::new();
     let mut checked = 0;
     for (i, (article, outline)) in content.articles.iter().zip(outlines).enumerate() {
         let broken = |line: usize, message: String| Error::BrokenLink {
@@ -46,6 +66,11 @@ pub fn check_links(
                     format!("{what} `{}` {message}", link.dest),
                 ));
             }
+            notes.extend(checker.notes.take().into_iter().map(|message| Warning {
+                path: article.source.clone(),
+                line: link.line,
+                message: format!("{what} `{}` {message}", link.dest),
+            }));
         }
         if let Some(thumbnail) = &article.thumbnail {
             checked += 1;
@@ -55,7 +80,11 @@ pub fn check_links(
             }
         }
     }
-    (errors, checked)
+    LinkReport {
+        broken: errors,
+        notes,
+        checked,
+    }
 }
 
 /// Every path the site publishes, relative to the base path.
@@ -109,8 +138,12 @@ struct LinkChecker<'a> {
     routes: &'a Routes,
     /// Heading ids, by article.
     ids: &'a [HashSet<&'a str>],
+    /// The same, lowercased, to the id.
+    lowercase_ids: &'a [HashMap<String, &'a str>],
     site: SitePaths,
     root: &'a Path,
+    /// What the last check noted.
+    notes: std::cell::RefCell<Vec<String>>,
 }
 
 impl LinkChecker<'_> {
@@ -119,8 +152,20 @@ impl LinkChecker<'_> {
     fn check(&self, dest: &str, from_dir: &str, from: usize) -> Option<String> {
         let (routes, ids, site, root) = (self.routes, self.ids, &self.site, self.root);
         let fragment_missing = |article: usize, fragment: &str| {
-            (!fragment.is_empty() && !ids[article].contains(fragment))
-                .then(|| format!("points at `#{fragment}`, which is no heading id of its page"))
+            if fragment.is_empty() || ids[article].contains(fragment) {
+                return None;
+            }
+            // Jupyter writes anchors with the heading's case
+            // (`#Learning-objectives`); kiln's page script follows them.
+            if let Some(id) = self.lowercase_ids[article].get(&fragment.to_lowercase()) {
+                self.notes.borrow_mut().push(format!(
+                    "matches the heading `#{id}` only without regard to case: it works, but `#{id}` is exact"
+                ));
+                return None;
+            }
+            Some(format!(
+                "points at `#{fragment}`, which is no heading id of its page"
+            ))
         };
         if let Some(fragment) = dest.strip_prefix('#') {
             return fragment_missing(from, fragment);

@@ -61,4 +61,16 @@
     addEventListener("scroll", follow, { passive: true });
     follow();
   }
+
+  // Jupyter writes anchors with the heading's case (`#Learning-objectives`);
+  // kiln's heading ids are lowercase. Follow such a fragment anyway.
+  const followCase = () => {
+    const wanted = decodeURIComponent(location.hash.slice(1));
+    if (!wanted || document.getElementById(wanted)) return;
+    const lower = wanted.toLowerCase();
+    const match = [...document.querySelectorAll("[id]")].find((e) => e.id.toLowerCase() === lower);
+    match?.scrollIntoView();
+  };
+  addEventListener("hashchange", followCase);
+  followCase();
 })();

@@ -17,7 +17,10 @@ pub fn run(args: Args) -> ExitCode {
     for problem in &report.problems {
         eprintln!("{problem}");
     }
-    // Not problems: what a build would leave out, for the author to see.
+    // Not problems: worth knowing, and what a build would leave out.
+    for note in &report.notes {
+        println!("note: {note}");
+    }
     for file in &report.left_out {
         println!(
             "note: `{}` is linked from no page, so it is not published (keep it under `static/` to publish it anyway)",

@@ -54,12 +54,17 @@ pub struct Outline {
     /// The TeX of the page (body and tldr) that could not be read, shown
     /// as an error in place.
     #[serde(default)]
-    pub math: Vec<MathProblem>,
+    pub math: Vec<LineMessage>,
+    /// Fence languages the highlighter does not know (shown as plain
+    /// text): notes, not problems.
+    #[serde(default)]
+    pub unknown_languages: Vec<LineMessage>,
 }
 
-/// A formula whose TeX could not be read: its line and why.
+/// Something to say about a line of an article: a formula whose TeX could
+/// not be read, a fence language no syntax knows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MathProblem {
+pub struct LineMessage {
     pub line: usize,
     pub message: String,
 }
@@ -106,6 +111,7 @@ pub fn render_article(
         toc_in_body,
         links,
         mut math,
+        unknown_languages,
     } = render_document(document, from_dir, cx, &mut ids, Some(index));
     let heading_ids = ids.taken();
     let mut looked_up: Vec<String> = links.iter().map(|l| l.dest.clone()).collect();
@@ -114,7 +120,7 @@ pub fn render_article(
         let rendered = render_document(doc, from_dir, cx, &mut ids, None);
         looked_up.extend(rendered.links.into_iter().map(|l| l.dest));
         let line = article.front.positions.line("tldr").unwrap_or(1);
-        math.extend(rendered.math.into_iter().map(|p| MathProblem { line, ..p }));
+        math.extend(rendered.math.into_iter().map(|p| LineMessage { line, ..p }));
         sanitize_summary(&rendered.html)
     });
     looked_up.extend(article.thumbnail.clone());
@@ -136,6 +142,7 @@ pub fn render_article(
         links,
         ids: heading_ids,
         math,
+        unknown_languages,
     };
     (rendered, outline)
 }
@@ -169,7 +176,7 @@ fn render_document(
 
     let embeds = article.and_then(|a| cx.snippets.in_article(a));
     let mut toc_in_body = false;
-    let (mut links, mut math) = (Vec::new(), Vec::new());
+    let (mut links, mut math, mut unknown_languages) = (Vec::new(), Vec::new(), Vec::new());
     let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len());
     let mut i = 0;
     while i < events.len() {
@@ -205,9 +212,12 @@ fn render_document(
             },
             Event::Start(Tag::CodeBlock(kind)) => {
                 let end = find_end(&events, i);
-                out.push(Event::Html(
-                    code_block(kind, &events[i + 1..end], cx).into(),
-                ));
+                let (html, unknown) = code_block(kind, &events[i + 1..end], cx);
+                unknown_languages.extend(unknown.map(|lang| LineMessage {
+                    line: lines[i] as usize,
+                    message: format!("no syntax knows the language `{lang}`: shown as plain text"),
+                }));
+                out.push(Event::Html(html.into()));
                 i = end + 1;
                 continue;
             }
@@ -218,7 +228,7 @@ fn render_document(
             Event::InlineMath(tex) | Event::DisplayMath(tex) => {
                 let display = matches!(events[i], Event::DisplayMath(_));
                 let (html, problem) = math::math_html(tex, display);
-                math.extend(problem.map(|message| MathProblem {
+                math.extend(problem.map(|message| LineMessage {
                     line: lines[i] as usize,
                     message,
                 }));
@@ -245,17 +255,26 @@ fn render_document(
         toc_in_body,
         links,
         math,
+        unknown_languages,
     }
 }
 
-/// A code block, highlighted.
-fn code_block(kind: &CodeBlockKind<'_>, inner: &[Event<'_>], cx: &RenderContext<'_>) -> String {
+/// A code block, highlighted, and its language if no syntax knows it.
+fn code_block<'a>(
+    kind: &'a CodeBlockKind<'_>,
+    inner: &[Event<'_>],
+    cx: &RenderContext<'_>,
+) -> (String, Option<&'a str>) {
     let code = code_text(inner);
     let lang = match kind {
         CodeBlockKind::Fenced(info) => fence_language(info),
         CodeBlockKind::Indented => "",
     };
-    code_block_html(lang, &cx.highlighter.highlight(lang, &code))
+    let unknown = (!lang.is_empty() && !cx.highlighter.knows(lang)).then_some(lang);
+    (
+        code_block_html(lang, &cx.highlighter.highlight(lang, &code)),
+        unknown,
+    )
 }
 
 /// What raw HTML points at (common in Knowledge Repo posts made from
@@ -304,7 +323,9 @@ struct Rendered {
     /// Links and images outside snippet embeds.
     links: Vec<LinkRef>,
     /// TeX that could not be read.
-    math: Vec<MathProblem>,
+    math: Vec<LineMessage>,
+    /// Fence languages no syntax knows.
+    unknown_languages: Vec<LineMessage>,
 }
 
 /// A link or image event as a [`LinkRef`].

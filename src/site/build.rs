@@ -75,10 +75,12 @@ pub fn build_site(options: &BuildOptions) -> Build {
         }
         None => None,
     };
+    // Notes are for `check`.
     let Problems {
         errors,
         warnings,
         kept_going,
+        ..
     } = problems;
     let result = match summary {
         Some(summary) if errors.is_empty() => Ok(Summary {

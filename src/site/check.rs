@@ -23,6 +23,9 @@ pub struct CheckReport {
     /// The files of the content folder no page links to: not published,
     /// and no problem.
     pub left_out: Vec<std::path::PathBuf>,
+    /// Worth knowing, no problem: a language shown as plain text, a link
+    /// that works only without regard to case.
+    pub notes: Vec<String>,
 }
 
 /// Checks the site at `options.root`. Every problem is collected; nothing
@@ -34,8 +37,12 @@ pub fn check_site(options: &BuildOptions) -> CheckReport {
         inspect(prepared, &mut report, &mut problems);
     }
     let Problems {
-        errors, warnings, ..
+        errors,
+        warnings,
+        notes,
+        ..
     } = problems;
+    report.notes = notes.iter().map(ToString::to_string).collect();
     let mut sorted: Vec<((Option<&Path>, usize), String)> = errors
         .iter()
         .map(|e| (e.location(), format!("error: {}", chain(e, ": "))))

@@ -88,6 +88,8 @@ pub struct Problems {
     pub errors: Vec<Error>,
     pub warnings: Vec<Warning>,
     pub kept_going: Vec<Error>,
+    /// Things worth knowing that are no problem (`check` shows them).
+    pub notes: Vec<Warning>,
 }
 
 impl Problems {

@@ -25,7 +25,7 @@ use super::page::{PageCache, StampedFiles, make_page, page_path};
 use super::values::{ArticleValues, SiteValues};
 use super::{Mode, Problems, Site};
 use crate::content::Asset;
-use crate::error::Error;
+use crate::error::{Error, Warning};
 use crate::feed::{CrawlerValues, FEED_SIZE, FeedEntry, FeedValues, SitemapPage, rfc3339};
 use crate::front_matter::Date;
 use crate::highlight::escape_html;
@@ -197,9 +197,19 @@ pub(super) fn make_site(
     let order = newest_first(site);
     let rank = rank_of(&order);
     let (made, errors) = make_articles(site, &values, bodies, &rank, sink);
-    let (mut broken, links) = check_links(&site.root, &site.content, &site.routes, &made.outlines);
-    // Formulas drawn as errors weigh as broken links do.
+    let report = check_links(&site.root, &site.content, &site.routes, &made.outlines);
+    let (mut broken, links) = (report.broken, report.checked);
+    problems.notes.extend(report.notes);
+    // Formulas drawn as errors weigh as broken links do; a language no
+    // syntax knows is a note.
     for (article, outline) in site.content.articles.iter().zip(&made.outlines) {
+        problems
+            .notes
+            .extend(outline.unknown_languages.iter().map(|note| Warning {
+                path: article.source.clone(),
+                line: note.line,
+                message: note.message.clone(),
+            }));
         broken.extend(outline.math.iter().map(|p| Error::Math {
             path: article.source.clone(),
             line: p.line,
