@@ -131,7 +131,8 @@ pub fn markdown_options() -> Options {
 impl Document {
     /// Parses `markdown`, which starts on line `first_line` of its file.
     pub fn parse(markdown: &str, first_line: usize) -> Document {
-        let kept = keep_html_blocks(markdown);
+        let dollars = tex_delimiters(markdown);
+        let kept = keep_html_blocks(&dollars);
         let markdown = kept.as_ref();
         let line_starts: Vec<usize> = std::iter::once(0)
             .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
@@ -293,6 +294,78 @@ fn tags_in(line: &str, start: &str) -> usize {
                 .starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
         })
         .count()
+}
+
+/// `\(…\)` and `\[…\]` (MathJax's delimiters, which Knowledge Repo posts
+/// use) as `$…$` and `$$…$$`, outside fenced code and backtick spans:
+/// CommonMark would read `\(` as an escaped `(`. Lines keep their numbers.
+fn tex_delimiters(markdown: &str) -> std::borrow::Cow<'_, str> {
+    if !(markdown.contains("\\(") || markdown.contains("\\[")) {
+        return std::borrow::Cow::Borrowed(markdown);
+    }
+    let mut out = String::with_capacity(markdown.len());
+    let mut fence: Option<String> = None;
+    for line in markdown.split_inclusive('\n') {
+        let trimmed = line.trim_start_matches(' ');
+        if let Some(open) = &fence {
+            if trimmed.trim_end().starts_with(open.as_str()) {
+                fence = None;
+            }
+            out.push_str(line);
+            continue;
+        }
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            let mark = trimmed.chars().next().unwrap_or('`');
+            fence = Some(trimmed.chars().take_while(|&c| c == mark).collect());
+            out.push_str(line);
+            continue;
+        }
+        // Outside backtick spans: the even pieces between backticks.
+        for (k, piece) in line.split('`').enumerate() {
+            if k > 0 {
+                out.push('`');
+            }
+            if k % 2 == 1 {
+                out.push_str(piece);
+            } else {
+                out.push_str(&swap_delimiters(piece));
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// One piece of a line with its TeX delimiters as dollars; a delimiter
+/// after an escaped backslash (`\\(`) is left alone.
+fn swap_delimiters(piece: &str) -> String {
+    let mut out = String::with_capacity(piece.len());
+    let mut chars = piece.char_indices().peekable();
+    let mut backslashes = 0;
+    while let Some((_, c)) = chars.next() {
+        let next = chars.peek().map(|&(_, n)| n);
+        if c == '\\' && backslashes % 2 == 0 && matches!(next, Some('(' | ')' | '[' | ']')) {
+            let dollars = if matches!(next, Some('(' | ')')) {
+                "$"
+            } else {
+                "$$"
+            };
+            out.push_str(dollars);
+            chars.next();
+            // `$` must hug its formula: `\( x \)` is `$x$`.
+            if matches!(next, Some('(' | '[')) {
+                while chars.next_if(|&(_, c)| c == ' ').is_some() {}
+            } else {
+                let kept = out.len() - dollars.len();
+                let trimmed = out[..kept].trim_end_matches(' ').len();
+                out.replace_range(trimmed..kept, "");
+            }
+            backslashes = 0;
+            continue;
+        }
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+        out.push(c);
+    }
+    out
 }
 
 /// An event with the stand-ins for blank lines taken out again.
@@ -483,6 +556,18 @@ mod tests {
             keep_html_blocks("<div>\nopen\n\nnever closed\n"),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn tex_delimiters_become_dollars_outside_code() {
+        assert_eq!(
+            tex_delimiters("a \\( x^2 \\) b `\\(code\\)` \\\\(not\\)\n"),
+            "a $x^2$ b `\\(code\\)` \\\\(not$\n"
+        );
+        assert_eq!(
+            tex_delimiters("\\[\nx = y\n\\]\n```\n\\(kept\\)\n```\n"),
+            "$$\nx = y\n$$\n```\n\\(kept\\)\n```\n"
+        );
     }
 
     #[test]
