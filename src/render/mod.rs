@@ -69,6 +69,15 @@ pub struct LineMessage {
     pub message: String,
 }
 
+impl LineMessage {
+    fn at(line: u32, message: String) -> LineMessage {
+        LineMessage {
+            line: line as usize,
+            message,
+        }
+    }
+}
+
 /// A link or image in an article's Markdown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkRef {
@@ -181,11 +190,7 @@ fn render_document(
     let mut i = 0;
     while i < events.len() {
         if let Some(placed) = embeds.and_then(|e| e.get(&i)) {
-            let html = match placed {
-                Placed::Embed(embed) => snippet_html(embed, cx.highlighter),
-                Placed::Unavailable => UNAVAILABLE_SNIPPET.to_owned(),
-            };
-            out.push(Event::Html(html.into()));
+            out.push(Event::Html(embed_html(placed, cx).into()));
             i = find_end(&events, i) + 1;
             continue;
         }
@@ -213,9 +218,10 @@ fn render_document(
             Event::Start(Tag::CodeBlock(kind)) => {
                 let end = find_end(&events, i);
                 let (html, unknown) = code_block(kind, &events[i + 1..end], cx);
-                unknown_languages.extend(unknown.map(|lang| LineMessage {
-                    line: lines[i] as usize,
-                    message: format!("no syntax knows the language `{lang}`: shown as plain text"),
+                unknown_languages.extend(unknown.map(|lang| {
+                    let message =
+                        format!("no syntax knows the language `{lang}`: shown as plain text");
+                    LineMessage::at(lines[i], message)
                 }));
                 out.push(Event::Html(html.into()));
                 i = end + 1;
@@ -228,10 +234,7 @@ fn render_document(
             Event::InlineMath(tex) | Event::DisplayMath(tex) => {
                 let display = matches!(events[i], Event::DisplayMath(_));
                 let (html, problem) = math::math_html(tex, display);
-                math.extend(problem.map(|message| LineMessage {
-                    line: lines[i] as usize,
-                    message,
-                }));
+                math.extend(problem.map(|message| LineMessage::at(lines[i], message)));
                 out.push(Event::Html(html.into()));
             }
             Event::Start(Tag::Link { .. } | Tag::Image { .. }) => {
@@ -256,6 +259,14 @@ fn render_document(
         links,
         math,
         unknown_languages,
+    }
+}
+
+/// A snippet's panel, or the note that its file is unavailable.
+fn embed_html(placed: &Placed, cx: &RenderContext<'_>) -> String {
+    match placed {
+        Placed::Embed(embed) => snippet_html(embed, cx.highlighter),
+        Placed::Unavailable => UNAVAILABLE_SNIPPET.to_owned(),
     }
 }
 

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+
 use walkdir::WalkDir;
 
 use crate::boundary::Boundary;
@@ -26,6 +26,9 @@ use crate::error::{Error, Position, Warning};
 use crate::front_matter::{FrontMatter, Thumbnail, parse_front_matter};
 use crate::markdown::{Body, Document, Scan};
 use crate::slug::slugify;
+
+mod scans;
+pub use scans::ScanCache;
 
 /// Where the content is and what of it to leave out.
 #[derive(Debug)]
@@ -49,87 +52,6 @@ pub struct ContentOptions<'a> {
     pub memo: Option<&'a ArticleMemo>,
     /// Scans of earlier builds, by the article's bytes.
     pub scans: &'a ScanCache,
-}
-
-/// The [`Scan`] of every article of the last build, by its bytes, kept in
-/// the cache as one file: an unchanged article's Markdown is parsed only
-/// when its page has to be rendered.
-#[derive(Debug)]
-pub struct ScanCache {
-    path: PathBuf,
-    /// A hash of kiln: another kiln may parse otherwise.
-    kiln: String,
-    known: HashMap<String, Arc<Scan>>,
-    made: Mutex<HashMap<String, Arc<Scan>>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredScans {
-    kiln: String,
-    scans: HashMap<String, Arc<Scan>>,
-}
-
-impl ScanCache {
-    /// The scans stored in the store by this kiln (none if `--fresh`).
-    pub fn load(store: &crate::store::Store, kiln: &str) -> ScanCache {
-        let record = crate::store::Record::Scans;
-        let path = store.record(record);
-        let known = match std::fs::read(&path) {
-            Ok(bytes) if store.reads_record(record) => {
-                serde_json::from_slice::<StoredScans>(&bytes)
-                    .ok()
-                    .filter(|stored| stored.kiln == kiln)
-                    .map(|stored| stored.scans)
-                    .unwrap_or_default()
-            }
-            _ => HashMap::new(),
-        };
-        ScanCache {
-            path,
-            kiln: kiln.to_owned(),
-            known,
-            made: Mutex::default(),
-        }
-    }
-
-    fn get(&self, hash: &str) -> Option<Arc<Scan>> {
-        if let Some(scan) = self.known.get(hash) {
-            return Some(scan.clone());
-        }
-        self.made.lock().ok()?.get(hash).cloned()
-    }
-
-    fn put(&self, hash: &str, scan: Arc<Scan>) {
-        if let Ok(mut made) = self.made.lock() {
-            made.insert(hash.to_owned(), scan);
-        }
-    }
-
-    /// Stores the scans of the articles of this build (by their hashes),
-    /// if they are not what is stored already.
-    pub fn save(&self, used: &HashSet<String>) -> Result<(), Error> {
-        let made = self.made.lock().map(|m| m.clone()).unwrap_or_default();
-        let unused = self.known.keys().any(|hash| !used.contains(hash));
-        if made.is_empty() && !unused {
-            return Ok(());
-        }
-        let mut scans: HashMap<String, Arc<Scan>> = self
-            .known
-            .iter()
-            .filter(|(hash, _)| used.contains(*hash))
-            .map(|(hash, scan)| (hash.clone(), scan.clone()))
-            .collect();
-        scans.extend(made.into_iter().filter(|(hash, _)| used.contains(hash)));
-        let stored = StoredScans {
-            kiln: self.kiln.clone(),
-            scans,
-        };
-        let json = serde_json::to_vec(&stored).map_err(|e| Error::Write {
-            path: self.path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        crate::store::write_atomic(&self.path, &[&json])
-    }
 }
 
 /// Articles loaded by earlier builds of a long-running process (`kiln
@@ -364,18 +286,7 @@ fn walk_content(dir: &Path, options: &ContentOptions<'_>) -> Walked {
             });
             continue;
         };
-        // Relative to the root, built from names (the matcher wants a
-        // path below its root, never an absolute one).
-        let from_root = match options.dir.to_str() {
-            Some("." | "") | None => PathBuf::from(&rel),
-            Some(dir) => Path::new(dir.trim_start_matches("./")).join(&rel),
-        };
-        if !from_root.has_root()
-            && options
-                .ignore
-                .matched_path_or_any_parents(&from_root, false)
-                .is_ignore()
-        {
+        if is_ignored(options, &rel) {
             ignored_markdown += usize::from(rel.ends_with(".md"));
             continue;
         }
@@ -392,24 +303,9 @@ fn walk_content(dir: &Path, options: &ContentOptions<'_>) -> Walked {
         } else {
             entry.into_path()
         };
-        let post = post_folder(&rel).map(|(folder, inside)| (folder.to_owned(), inside.to_owned()));
-        match post {
-            Some((folder, inside)) if inside == "knowledge.md" => {
-                markdown.push((source, rel, Some(folder)))
-            }
-            Some((folder, inside)) => assets.push(Asset {
-                out: format!("{}/{inside}", slug_of_folder(&folder)),
-                source,
-                rel,
-                only_if_linked: true,
-            }),
-            None if rel.ends_with(".md") => markdown.push((source, rel, None)),
-            None => assets.push(Asset {
-                source,
-                out: rel.clone(),
-                rel,
-                only_if_linked: false,
-            }),
+        match classify(source, rel) {
+            Found::Markdown(file) => markdown.push(file),
+            Found::Asset(asset) => assets.push(asset),
         }
     }
 
@@ -426,6 +322,54 @@ fn walk_content(dir: &Path, options: &ContentOptions<'_>) -> Walked {
         assets,
         errors,
         warnings,
+    }
+}
+
+/// Whether the file `rel` (relative to the content folder) is left out by
+/// `ignore` or a `.gitignore`.
+fn is_ignored(options: &ContentOptions<'_>, rel: &str) -> bool {
+    // Relative to the root, built from names (the matcher wants a path
+    // below its root, never an absolute one).
+    let from_root = match options.dir.to_str() {
+        Some("." | "") | None => PathBuf::from(rel),
+        Some(dir) => Path::new(dir.trim_start_matches("./")).join(rel),
+    };
+    !from_root.has_root()
+        && options
+            .ignore
+            .matched_path_or_any_parents(&from_root, false)
+            .is_ignore()
+}
+
+/// A file of the content folder: an article's Markdown (source, path
+/// relative to the folder, `.kp` folder), or an asset.
+enum Found {
+    Markdown((PathBuf, String, Option<String>)),
+    Asset(Asset),
+}
+
+/// What a file of the content folder is: a `.kp` post's `knowledge.md` or
+/// any other `.md` is an article; a `.kp` post's other files are
+/// published beside its page only if linked; the rest are assets.
+fn classify(source: PathBuf, rel: String) -> Found {
+    let post = post_folder(&rel).map(|(folder, inside)| (folder.to_owned(), inside.to_owned()));
+    match post {
+        Some((folder, inside)) if inside == "knowledge.md" => {
+            Found::Markdown((source, rel, Some(folder)))
+        }
+        Some((folder, inside)) => Found::Asset(Asset {
+            out: format!("{}/{inside}", slug_of_folder(&folder)),
+            source,
+            rel,
+            only_if_linked: true,
+        }),
+        None if rel.ends_with(".md") => Found::Markdown((source, rel, None)),
+        None => Found::Asset(Asset {
+            source,
+            out: rel.clone(),
+            rel,
+            only_if_linked: false,
+        }),
     }
 }
 
