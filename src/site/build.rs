@@ -58,11 +58,6 @@ pub fn build_site(options: &BuildOptions) -> Build {
     {
         problems.keep_going();
     }
-    let left_out = problems
-        .kept_going
-        .iter()
-        .filter(|e| e.leaves_article_out())
-        .count();
     let summary = match prepared {
         Some(prepared) if problems.errors.is_empty() => {
             write_site(prepared, options, started, &mut problems)
@@ -83,10 +78,7 @@ pub fn build_site(options: &BuildOptions) -> Build {
         ..
     } = problems;
     let result = match summary {
-        Some(summary) if errors.is_empty() => Ok(Summary {
-            left_out,
-            ..summary
-        }),
+        Some(summary) if errors.is_empty() => Ok(summary),
         _ => Err(Errors(errors)),
     };
     Build {
@@ -141,7 +133,11 @@ fn write_site(
         search,
         unchanged,
         search_job,
-        left_out: 0,
+        left_out: problems
+            .kept_going
+            .iter()
+            .filter(|e| e.leaves_article_out())
+            .count(),
         files_left_out: made.left_out.len(),
         elapsed: started.elapsed(),
     })
