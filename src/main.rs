@@ -11,7 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// kiln builds a knowledge base of Markdown articles into a static site, and
 /// compiles and runs the Rust snippets the articles link to.
@@ -29,11 +29,17 @@ enum Command {
     /// Check the site without writing it: front matter, templates, snippets,
     /// internal links, anchors, images. Exits 1 if anything is wrong.
     Check(cmd::check::Args),
+    /// Start a knowledge base: `kiln.toml`, a first article with a snippet,
+    /// `.gitignore` and a publishing workflow (nothing is overwritten).
+    Init(cmd::init::Args),
     /// Write a new article (and, with --snippet, a Rust snippet it runs).
     New(cmd::new::Args),
     /// Build, serve on http://127.0.0.1:1111/, and rebuild and reload the
     /// browser when a source changes.
     Serve(cmd::serve::Args),
+    /// Print a shell's completion script, as in
+    /// `kiln completions bash > ~/.local/share/bash-completion/completions/kiln`.
+    Completions(cmd::completions::Args),
     /// Deletes a previous site that `build` moved aside (used by `build`
     /// itself, in the background).
     #[command(hide = true)]
@@ -55,8 +61,10 @@ fn main() -> ExitCode {
     match Cli::parse_from(args).command {
         Command::Build(args) => cmd::build::run(args),
         Command::Check(args) => cmd::check::run(args),
+        Command::Init(args) => cmd::init::run(args),
         Command::New(args) => cmd::new::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
         Command::RemoveStale(args) => cmd::build::remove_stale(args),
     }
 }

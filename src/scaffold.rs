@@ -1,5 +1,5 @@
 //! `kiln new`: a new article (and optionally its snippet) with valid front
-//! matter, ready to build.
+//! matter, ready to build; `kiln init`: a new knowledge base.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,10 @@ struct FrontMatterOut<'a> {
     created_at: String,
     updated_at: String,
     tldr: &'a str,
+    /// A new article is a draft until its author says otherwise: its
+    /// placeholders are never published by accident.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    draft: bool,
 }
 
 /// Writes `content/<slug>.md` (and `snippets/<slug>.rs`), refusing to
@@ -63,7 +67,8 @@ pub fn new_article(root: &Path, config: &Config, new: &NewArticle) -> Result<Vec
         tags: &new.tags,
         created_at: now.clone(),
         updated_at: now,
-        tldr: "One sentence on what this article shows.",
+        tldr: crate::content::PLACEHOLDER_TLDR,
+        draft: true,
     };
     let yaml = yaml_serde::to_string(&front).map_err(|source| Error::Write {
         path: article_path.clone(),
@@ -75,24 +80,6 @@ pub fn new_article(root: &Path, config: &Config, new: &NewArticle) -> Result<Vec
             "\nThe snippet below is compiled and run when the site is built; its output appears under it.\n\n[{snippet_name}](../{SNIPPET_DIR}/{snippet_name})\n"
         ));
     }
-    let write = |path: &Path, text: &str| -> Result<(), Error> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Write {
-                path: parent.to_owned(),
-                source,
-            })?;
-        }
-        // `create_new` so that a file appearing meanwhile is not clobbered.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()))
-            .map_err(|source| Error::Write {
-                path: path.to_owned(),
-                source,
-            })
-    };
     if new.snippet {
         let code = format!(
             "//! The snippet of {title:?}: edit it, save, and the page shows what it prints.\n\nfn main() {{\n    let words = [\"compiled\", \"run\", \"shown\"];\n    println!(\"This snippet was {{}}.\", words.join(\", \"));\n}}\n"
@@ -102,6 +89,93 @@ pub fn new_article(root: &Path, config: &Config, new: &NewArticle) -> Result<Vec
     write(&article_path, &body)?;
     Ok(targets)
 }
+
+/// Writes a new file, making its folder; `create_new`, so that a file
+/// appearing meanwhile is not clobbered.
+fn write(path: &Path, text: &str) -> Result<(), Error> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Write {
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()))
+        .map_err(|source| Error::Write {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// What `kiln init` did: the files it wrote and those already there,
+/// which it kept as they were.
+#[derive(Debug, Default)]
+pub struct Initialized {
+    pub written: Vec<PathBuf>,
+    pub kept: Vec<PathBuf>,
+}
+
+/// Starts a knowledge base in `dir` (made if missing): `kiln.toml` titled
+/// `title`, a first article whose linked snippet passes, the snippets'
+/// `Cargo.toml`, a `.gitignore` for what builds write, and a workflow that
+/// checks and publishes the site on GitHub Pages. A file already there is
+/// kept as it is.
+pub fn init_site(dir: &Path, title: &str) -> Result<Initialized, Error> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(Error::EmptyTitle);
+    }
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let toml_title = toml::Value::String(title.to_owned()).to_string();
+    let files = [
+        (
+            crate::config::CONFIG_FILE.to_owned(),
+            format!(
+                "# Every setting has a default; the README lists them all.\ntitle = {toml_title}\ndescription = \"\"\n# base_url = \"https://example.org/kb/\"\n"
+            ),
+        ),
+        (
+            "content/welcome.md".to_owned(),
+            format!(
+                "---\ntitle: Welcome\ncreated_at: {today}\ntags: [kiln]\ntldr: What a kiln knowledge base is, and how to write its articles.\n---\n\n[TOC]\n\n## Articles\n\nEach article is a Markdown file under `content/` with a YAML header. `kiln new \"Title\"` writes one; `kiln serve` shows it as you type.\n\n## Code that runs\n\nA link to a file under `snippets/`, alone in its paragraph, is compiled and run when the site is built, and what it printed appears under it:\n\n[hello.rs](../snippets/hello.rs)\n"
+            ),
+        ),
+        (
+            "snippets/hello.rs".to_owned(),
+            "fn main() {\n    let parts = [\"compiled\", \"run\", \"shown\"];\n    println!(\"This snippet was {}.\", parts.join(\", \"));\n}\n".to_owned(),
+        ),
+        (
+            crate::snippet::MANIFEST.to_owned(),
+            "# The crates snippets may use: add them under [dependencies] (such as\n# serde_json = \"1\"); kiln builds them once with cargo and caches them.\n[package]\nname = \"snippets\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n".to_owned(),
+        ),
+        (
+            ".gitignore".to_owned(),
+            "# What kiln builds: the site and its caches.\n/public/\n/.kiln-cache/\n".to_owned(),
+        ),
+        (
+            ".github/workflows/kiln.yml".to_owned(),
+            PAGES_WORKFLOW.to_owned(),
+        ),
+    ];
+    let mut done = Initialized::default();
+    for (rel, text) in files {
+        let path = dir.join(&rel);
+        if path.exists() {
+            done.kept.push(path);
+        } else {
+            write(&path, &text)?;
+            done.written.push(path);
+        }
+    }
+    Ok(done)
+}
+
+/// A workflow that checks the knowledge base on every push and pull
+/// request and publishes it on GitHub Pages from `main`.
+const PAGES_WORKFLOW: &str = include_str!("../templates/init/kiln.yml");
 
 /// `git config user.name`, if git is there and has one.
 fn git_user_name(root: &Path) -> Option<String> {

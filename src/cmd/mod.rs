@@ -3,6 +3,8 @@
 
 pub mod build;
 pub mod check;
+pub mod completions;
+pub mod init;
 pub mod new;
 pub mod serve;
 

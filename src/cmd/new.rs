@@ -45,7 +45,15 @@ pub fn run(args: Args) -> ExitCode {
             for path in &written {
                 println!("wrote {}", path.display());
             }
-            println!("preview it with `kiln serve` (or `cargo run --release -- serve`)");
+            // The hint names the site the user named.
+            let root = if !root.as_os_str().is_empty() {
+                format!(" --root {}", root.display())
+            } else {
+                String::new()
+            };
+            println!(
+                "it is a draft: preview it with `kiln serve --drafts{root}`, and remove `draft: true` to publish it"
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

@@ -508,6 +508,13 @@ fn parse_article(
         });
     }
     let mut parsed = parse_front_matter(&text, &source)?;
+    if parsed.front.tldr.as_deref().map(str::trim) == Some(PLACEHOLDER_TLDR) {
+        parsed.warnings.push(Warning {
+            path: source.clone(),
+            line: parsed.front.positions.line("tldr").unwrap_or(1),
+            message: "the TL;DR is still the placeholder `kiln new` wrote: say in one sentence what the article shows".to_owned(),
+        });
+    }
     if parsed.front.authors.is_empty() {
         parsed.front.authors = options.default_authors.to_vec();
     }
@@ -554,6 +561,9 @@ fn parse_article(
         warnings: parsed.warnings,
     })
 }
+
+/// The TL;DR `kiln new` writes, for the author to replace.
+pub const PLACEHOLDER_TLDR: &str = "One sentence on what this article shows.";
 
 /// The image Knowledge Repo takes for `thumbnail: N`: the N-th (from 0)
 /// of the post's images, Markdown and `<img>` tags in the order they

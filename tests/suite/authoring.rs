@@ -28,8 +28,20 @@ fn new_writes_an_article_and_snippet_that_build_accepts() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("kiln serve"), "{}", run.stdout);
-    let built = site.build();
+    assert!(run.stdout.contains("kiln serve --drafts"), "{}", run.stdout);
+    // A draft, whose placeholders a plain build never publishes.
+    let text_written = std::fs::read_to_string(site.path("content/my-note-first-best.md")).unwrap();
+    assert!(text_written.contains("draft: true"), "{text_written}");
+    site.build();
+    assert!(!site.exists("public/my-note-first-best/index.html"));
+    let built = site.kiln(&["build", "--drafts"]);
+    built.assert_ok();
+    // `check` names the placeholder TL;DR it left.
+    let check = site.kiln(&["check", "--drafts"]);
+    assert_says(
+        &check,
+        "the TL;DR is still the placeholder `kiln new` wrote",
+    );
     assert!(
         built.stdout.contains("snippets: 1 (0 cached)"),
         "{}",
@@ -67,6 +79,103 @@ fn new_refuses_to_overwrite() {
     site.file("snippets/other.rs", "fn main() {}\n");
     site.kiln(&["new", "Other", "--snippet"]).assert_failed();
     assert!(!site.exists("content/other.md"));
+}
+
+#[test]
+fn new_under_a_root_names_it_in_its_hint() {
+    let site = Site::new();
+    let run = site.kiln(&["new", "Elsewhere", "--root", "kb"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("kiln serve --drafts --root kb"),
+        "{}",
+        run.stdout
+    );
+    assert!(site.exists("kb/content/elsewhere.md"));
+}
+
+#[test]
+fn init_starts_a_knowledge_base_that_builds_with_its_snippet_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = crate::common::kiln_in(dir.path(), &["init", "team kb", "--title", "Team notes"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("cd 'team kb' && kiln serve"),
+        "{}",
+        run.stdout
+    );
+    let root = dir.path().join("team kb");
+    for file in [
+        "kiln.toml",
+        "content/welcome.md",
+        "snippets/hello.rs",
+        "snippets/Cargo.toml",
+        ".gitignore",
+        ".github/workflows/kiln.yml",
+    ] {
+        assert!(root.join(file).is_file(), "{file}");
+    }
+    let ignored = std::fs::read_to_string(root.join(".gitignore")).unwrap();
+    assert!(
+        ignored.contains("/public/") && ignored.contains("/.kiln-cache/"),
+        "{ignored}"
+    );
+    let built = crate::common::kiln_in(&root, &["build"]);
+    built.assert_ok();
+    assert!(
+        built.stdout.contains("snippets: 1 (0 cached)"),
+        "{}",
+        built.stdout
+    );
+    let page = crate::common::Page(scraper::Html::parse_document(
+        &std::fs::read_to_string(root.join("public/welcome/index.html")).unwrap(),
+    ));
+    assert_eq!(
+        text(&page.one(".snippet-output samp")),
+        "This snippet was compiled, run, shown."
+    );
+    assert!(
+        page.texts("title")[0].contains("Team notes"),
+        "{:?}",
+        page.texts("title")
+    );
+    crate::common::kiln_in(&root, &["check"]).assert_ok();
+}
+
+#[test]
+fn init_twice_overwrites_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::kiln_in(dir.path(), &["init", "--title", "Ours"]).assert_ok();
+    let config = dir.path().join("kiln.toml");
+    std::fs::write(&config, "title = \"Edited by hand\"\n").unwrap();
+    let again = crate::common::kiln_in(dir.path(), &["init", "--title", "Other"]);
+    again.assert_ok();
+    assert!(
+        again.stdout.contains("kept kiln.toml (already there)"),
+        "{}",
+        again.stdout
+    );
+    assert!(!again.stdout.contains("wrote"), "{}", again.stdout);
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "title = \"Edited by hand\"\n"
+    );
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish_name_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let run = crate::common::kiln_in(dir.path(), &["completions", shell]);
+        run.assert_ok();
+        for command in ["build", "check", "init", "new", "serve"] {
+            assert!(run.stdout.contains(command), "{shell} lacks {command}");
+        }
+    }
+    // A shell clap does not know is a usage error (exit 2), naming the value.
+    let unknown = crate::common::kiln_in(dir.path(), &["completions", "klingon"]);
+    assert_eq!(unknown.code, 2);
+    assert_says(&unknown, "invalid value 'klingon'");
 }
 
 /// A running `kiln serve`, stopped when dropped.
