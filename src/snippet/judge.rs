@@ -91,7 +91,15 @@ pub fn judge(options: &SnippetOptions, inline: bool, run: &SnippetRun) -> Verdic
         (Exit::Code(code), should_panic) => {
             let problem = match (code, should_panic) {
                 (0, _) => format!("exited normally, but it is marked `should_panic`{}", tail()),
-                (101, _) => format!("panicked{}", tail()),
+                (101, _) => format!(
+                    "panicked (if the panic is the point, mark it {}){}",
+                    if inline {
+                        "`should_panic` in the fence: ```` ```rust,should_panic ````"
+                    } else {
+                        "with a first line `// kiln: should_panic` in the file"
+                    },
+                    tail()
+                ),
                 (code, _) => format!("exited with status {code}{}", tail()),
             };
             Verdict::failed(ran(format!("exit status {code}")), problem)

@@ -104,7 +104,10 @@ fn unexpected_outcomes_fail_the_build_together() {
     assert_says(&run, "content/a.md:4: inline snippet: ");
     assert_says(&run, "exited with status 3");
     assert_says(&run, "content/a.md:8: inline snippet");
-    assert_says(&run, "panicked; its output ended with:");
+    assert_says(
+        &run,
+        "panicked (if the panic is the point, mark it `should_panic` in the fence: ```` ```rust,should_panic ````); its output ended with:",
+    );
     assert_says(&run, "unexpected");
     // The failed run was redone outside the merged binary: the panic names
     // the article and the line the author wrote.
