@@ -92,12 +92,12 @@ fn run_case(case: &Path) {
         omit_expression => true,
         filters => vec![
             (site.as_str(), "[site]"),
-            (r"in \d+(\.\d+)?(ns|µs|ms|s)\b", "in [time]"),
             (r"ran in \d+ ms", "ran in [n] ms"),
+            (r"in \d+(\.\d+)? ?(ns|µs|ms|s)\b", "in [time]"),
             (r"thread '([^']*)' \(\d+\)", "thread '$1' ([id])"),
             (r"ran \d{4}-\d\d-\d\d \d\d:\d\d UTC", "ran [date]"),
             (r"rustc \d+\.\d+\.\d+(-[a-z]+)?", "rustc [version]"),
-            (r"failed, \d+(\.\d+)?(ns|µs|ms|s)", "failed, [time]"),
+            (r"failed, \d+(\.\d+)? ?(ns|µs|ms|s)", "failed, [time]"),
         ],
     }, {
         insta::assert_snapshot!("output", out);

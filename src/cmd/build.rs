@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use kiln::error::{CAUSED_BY, chain};
 use kiln::site::{BuildOptions, Summary, build_site};
 
-use super::{SiteArgs, plural};
+use super::{SiteArgs, duration, plural};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -57,7 +57,7 @@ pub fn run(args: Args) -> ExitCode {
             let s = &summary.snippets;
             if s.snippets > 0 {
                 println!(
-                    "snippets: {} ({} cached), compiled in {} rustc invocation{}{}, {} failed, {:.2?}",
+                    "snippets: {} ({} cached), compiled in {} rustc invocation{}{}, {} failed, {}",
                     s.snippets,
                     s.cached,
                     s.rustc_invocations,
@@ -68,7 +68,7 @@ pub fn run(args: Args) -> ExitCode {
                         ""
                     },
                     s.failed,
-                    s.elapsed
+                    duration(s.elapsed)
                 );
             }
             println!("{}", summary_line(&summary));
@@ -113,21 +113,27 @@ pub fn summary_line(summary: &Summary) -> String {
         0 => String::new(),
         n => format!(" ({n} more that no page links to left out)"),
     };
-    let place = if summary.unchanged {
-        format!("`{}` is up to date", summary.output.display())
-    } else {
-        format!("into `{}`", summary.output.display())
-    };
-    format!(
-        "built {} article{}{articles}{left_out}, {} page{} and {} file{}{files_left_out} {place} in {:.2?}{search}",
+    let what = format!(
+        "{} article{}{articles}{left_out}, {} page{} and {} file{}{files_left_out}",
         summary.articles,
         plural(summary.articles),
         summary.pages,
         plural(summary.pages),
         summary.assets,
         plural(summary.assets),
-        summary.elapsed
-    )
+    );
+    let time = duration(summary.elapsed);
+    if summary.unchanged {
+        format!(
+            "`{}` is up to date: built {what} in {time}, and none changed{search}",
+            summary.output.display()
+        )
+    } else {
+        format!(
+            "built {what} into `{}` in {time}{search}",
+            summary.output.display()
+        )
+    }
 }
 
 #[derive(clap::Args)]

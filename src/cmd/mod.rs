@@ -65,6 +65,16 @@ pub fn site_root(root: PathBuf) -> PathBuf {
     }
 }
 
+/// A time as every summary writes it: `8 ms` below a second, `1.26 s`
+/// from there.
+pub fn duration(time: std::time::Duration) -> String {
+    if time.as_secs() == 0 {
+        format!("{} ms", time.as_millis())
+    } else {
+        format!("{:.2} s", time.as_secs_f64())
+    }
+}
+
 /// `s` for any count but one.
 pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }

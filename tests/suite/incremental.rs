@@ -9,10 +9,11 @@ use crate::common::{Run, Site, tree};
 /// The `(N rendered, M unchanged)` of a build's summary, as (rendered,
 /// unchanged).
 fn counts(run: &Run) -> (usize, usize) {
+    // `built …`, or `` `public` is up to date: built … ``.
     let line = run
         .stdout
         .lines()
-        .find(|l| l.starts_with("built "))
+        .find_map(|l| l.find("built ").map(|at| &l[at..]))
         .unwrap_or_else(|| panic!("no summary in:\n{}", run.stdout));
     let articles: usize = line["built ".len()..]
         .split(' ')
