@@ -43,6 +43,9 @@ pub enum Error {
         message: String,
     },
 
+    #[error("the site root `{}` is no folder: `kiln init {}` starts a knowledge base there", path.display(), path.display())]
+    NoRoot { path: PathBuf },
+
     #[error("no `{}` folder: a kiln site keeps its articles there (run `kiln new \"Title\"` to start one)", path.display())]
     NoContent { path: PathBuf },
 
@@ -196,6 +199,7 @@ impl Error {
             | Error::DuplicateUrl { path, .. }
             | Error::ReservedUrl { path, .. }
             | Error::NoContent { path }
+            | Error::NoRoot { path }
             | Error::AllIgnored { path, .. }
             | Error::Exists { path } => (Some(path), 0),
             Error::Template { .. }

@@ -194,6 +194,10 @@ pub fn prepare(options: &BuildOptions) -> (Option<Prepared>, Problems) {
 
 fn prepare_into(options: &BuildOptions, problems: &mut Problems) -> Option<Prepared> {
     let root = &options.root;
+    if !root.as_os_str().is_empty() && !root.is_dir() {
+        problems.errors.push(Error::NoRoot { path: root.clone() });
+        return None;
+    }
     let config = load_config(options, problems)
         .map_err(|e| problems.errors.push(e))
         .ok()?;

@@ -236,3 +236,16 @@ fn keep_going_publishes_the_rest_and_without_it_nothing_changes() {
     // `check` stays strict.
     site.kiln(&["check"]).assert_failed();
 }
+
+#[test]
+fn a_site_root_that_does_not_exist_is_named() {
+    let site = Site::new();
+    for command in ["build", "check"] {
+        let run = site.kiln(&[command, "--root", "no/such/kb"]);
+        run.assert_failed();
+        assert_says(
+            &run,
+            "the site root `no/such/kb` is no folder: `kiln init no/such/kb` starts a knowledge base there",
+        );
+    }
+}
