@@ -87,6 +87,16 @@ type Shared = Arc<Mutex<Status>>;
 /// Runs until Ctrl-C. Errors only if the server cannot start.
 pub fn serve(options: ServeOptions) -> Result<(), Error> {
     let (build, config) = build_options(&options)?;
+    // The port first: a busy one fails at once, not after a whole build.
+    let address = SocketAddr::new(options.bind, options.port);
+    let listener = std::net::TcpListener::bind(address)
+        .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
+        .map_err(|e| {
+            serve_error(
+                format!("cannot listen on {address} (is another server there? `--port 0` picks a free port)"),
+                e,
+            )
+        })?;
     // Builds run outside the server's runtime (the search indexer has its
     // own): the first one here, the next ones on the watcher's thread.
     let status: Shared = Arc::default();
@@ -96,11 +106,12 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
         .enable_all()
         .build()
         .map_err(|e| serve_error("cannot start the server", e))?;
-    runtime.block_on(run(options, (build, config), status))
+    runtime.block_on(run(options, listener, (build, config), status))
 }
 
 async fn run(
     options: ServeOptions,
+    listener: std::net::TcpListener,
     (build, config): (BuildOptions, Config),
     status: Shared,
 ) -> Result<(), Error> {
@@ -127,10 +138,8 @@ async fn run(
         .layer(livereload)
         .with_state(status.clone());
 
-    let address = SocketAddr::new(options.bind, options.port);
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| serve_error(format!("cannot listen on {address}"), e))?;
+    let listener =
+        tokio::net::TcpListener::from_std(listener).map_err(|e| serve_error("cannot listen", e))?;
     let local = listener
         .local_addr()
         .map_err(|e| serve_error("cannot read the bound address", e))?;
@@ -480,7 +489,7 @@ const SEARCH_UPDATING: &str = "<div id=\"kiln-search-status\" role=\"status\" st
 /// something out.
 fn error_html(error: &str) -> String {
     format!(
-        "<div id=\"kiln-error-overlay\" role=\"alert\" style=\"position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(20,20,24,.94);color:#ffd7d7;font:14px/1.5 ui-monospace,monospace;padding:2rem\"><h2 style=\"color:#fff;font:600 1.3rem system-ui,sans-serif\">kiln: problems in the last build</h2><pre style=\"white-space:pre-wrap\">{}</pre><p style=\"color:#ccc;font-family:system-ui,sans-serif\">Fix it and save: the page reloads. Until then the pages kiln could build are served under this message.</p></div>",
+        "<div id=\"kiln-error-overlay\" role=\"alert\" style=\"position:fixed;inset:0;z-index:2147483647;overflow:auto;background:#141418;color:#ffd7d7;font:14px/1.5 ui-monospace,monospace;padding:2rem\"><button type=\"button\" onclick=\"this.parentElement.remove()\" style=\"float:right;font:600 1rem system-ui,sans-serif;padding:.3rem .8rem;cursor:pointer\">Close</button><h2 style=\"color:#fff;font:600 1.3rem system-ui,sans-serif\">kiln: problems in the last build</h2><pre style=\"white-space:pre-wrap\">{}</pre><p style=\"color:#ccc;font-family:system-ui,sans-serif\">Fix it and save: the page reloads. Until then the pages kiln could build are served under this message.</p></div>",
         escape_html(error)
     )
 }

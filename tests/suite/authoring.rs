@@ -178,6 +178,44 @@ fn completions_for_bash_zsh_and_fish_name_the_commands() {
     assert_says(&unknown, "invalid value 'klingon'");
 }
 
+#[test]
+fn serve_on_a_busy_port_fails_before_building_and_says_what_to_do() {
+    let site = Site::new();
+    site.file("content/a.md", crate::common::article("A", "x\n"));
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let mut child = crate::common::kiln_command(site.root(), &["serve", "--port", &port])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("serve kept running on a busy port");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`--port 0` picks a free port"), "{stderr}");
+    assert!(!site.exists(".kiln-cache/serve"), "it built before binding");
+}
+
 /// A running `kiln serve`, stopped when dropped.
 struct Server {
     child: Child,
