@@ -21,7 +21,7 @@ mod toc;
 
 use snippet::{UNAVAILABLE_SNIPPET, snippet_html};
 pub use toc::toc_to_html;
-use toc::{nest, toc_marker_len};
+use toc::{nest, toc_marker, toc_with_label};
 
 /// What a page template needs of an article's Markdown.
 #[derive(Debug, Clone, Serialize)]
@@ -206,9 +206,9 @@ fn render_document(
                 }
                 pass_through = true;
             }
-            Event::Start(Tag::Paragraph) if with_toc => match toc_marker_len(&events[i..]) {
-                Some(len) => {
-                    out.push(Event::Html(toc_to_html(&toc).into()));
+            Event::Start(Tag::Paragraph) if with_toc => match toc_marker(&events[i..]) {
+                Some((len, label)) => {
+                    out.push(Event::Html(toc_with_label(&toc, label.as_deref()).into()));
                     toc_in_body = true;
                     i += len;
                     continue;
