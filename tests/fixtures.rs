@@ -95,7 +95,7 @@ fn run_case(case: &Path) {
             (r"ran in \d+ ms", "ran in [n] ms"),
             (r"in \d+(\.\d+)? ?(ns|µs|ms|s)\b", "in [time]"),
             (r"thread '([^']*)' \(\d+\)", "thread '$1' ([id])"),
-            (r"ran \d{4}-\d\d-\d\d \d\d:\d\d UTC", "ran [date]"),
+            (r"(ran|on) \d{4}-\d\d-\d\d \d\d:\d\d UTC", "$1 [date]"),
             (r"rustc \d+\.\d+\.\d+(-[a-z]+)?", "rustc [version]"),
             (r"failed, \d+(\.\d+)? ?(ns|µs|ms|s)", "failed, [time]"),
         ],

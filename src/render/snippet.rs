@@ -50,7 +50,7 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
     ));
     match (&run.compile, &run.execution) {
         (Compile::Failed(diagnostics), _) => html.push_str(&format!(
-            "<div class=\"snippet-output\"><pre tabindex=\"0\"><samp class=\"diagnostic\">{}</samp></pre></div>\n",
+            "<div class=\"snippet-output\"><p class=\"snippet-output-label\">rustc said</p><pre tabindex=\"0\"><samp class=\"diagnostic\">{}</samp></pre></div>\n",
             ansi_html(diagnostics)
         )),
         (Compile::Succeeded, Some(execution)) => {
@@ -73,7 +73,7 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
                 output.push_str("<span class=\"truncated\">(no output)</span>");
             }
             html.push_str(&format!(
-                "<div class=\"snippet-output\"><pre tabindex=\"0\"><samp>{output}</samp></pre></div>\n"
+                "<div class=\"snippet-output\"><p class=\"snippet-output-label\">Output</p><pre tabindex=\"0\"><samp>{output}</samp></pre></div>\n"
             ));
         }
         _ => {}
@@ -83,7 +83,7 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
         Outcome::Passed => "ok",
         Outcome::Failed => "fail",
     };
-    let provenance = provenance_html(run, crates);
+    let provenance = provenance_html(run, &snippet.options.edition, crates);
     html.push_str(&format!(
         "<p class=\"snippet-status\"><span class=\"{status_class}\">{}</span>{provenance}</p>\n</figure>\n",
         escape_html(&verdict.status)
@@ -93,10 +93,11 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
 
 /// What produced the output, for its panel: the same on a cached build as
 /// on the one that ran it.
-fn provenance_html(run: &SnippetRun, crates: &[(String, String)]) -> String {
+fn provenance_html(run: &SnippetRun, edition: &str, crates: &[(String, String)]) -> String {
     let mut provenance: Vec<String> = Vec::new();
     if !run.toolchain.is_empty() {
         provenance.push(run.toolchain.clone());
+        provenance.push(format!("edition {edition}"));
     }
     provenance.extend(
         crates
@@ -104,7 +105,8 @@ fn provenance_html(run: &SnippetRun, crates: &[(String, String)]) -> String {
             .map(|(name, version)| format!("{name} {version}")),
     );
     if let Some(ran_at) = &run.ran_at {
-        provenance.push(format!("ran {ran_at}"));
+        // The status says how long it ran; this says when.
+        provenance.push(format!("on {ran_at}"));
         provenance.push(match &run.walls {
             Some(walls) if *walls == Walls::all() => "sandboxed".to_owned(),
             Some(walls)

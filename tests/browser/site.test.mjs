@@ -137,10 +137,13 @@ test("snippet output panels are visible and hold the real output", async () => {
   assert.match(texts[2], /error\[E0382\]: borrow of moved value/);
   assert.match(texts[3], /peer sees EOF/);
   assert.match(texts[4], /peer read failed: ConnectionReset/);
+  // Each run's panel is captioned as output, rustc's as what it said.
+  const labels = await page.locator(".snippet-output-label").allInnerTexts();
+  assert.deepEqual(labels, ["Output", "Output", "rustc said", "Output", "Output"]);
   // Each panel says what produced it; the last used the socket2 crate.
   const provenance = await page.locator(".snippet-status .provenance").allInnerTexts();
   assert.equal(provenance.length, 5);
-  assert.match(provenance[4], /^rustc \d+\.\d+\.\d+ · socket2 \d+\.\d+\.\d+ · ran .* · sandboxed$/);
+  assert.match(provenance[4], /^rustc \d+\.\d+\.\d+ · edition 20\d\d · socket2 \d+\.\d+\.\d+ · on .* UTC · sandboxed$/);
   await context.close();
 });
 
