@@ -6,6 +6,17 @@
     wrap.className = "code-wrap";
     pre.before(wrap);
     wrap.append(pre);
+    // The button sits in the panel's header bar, never over the code: a
+    // snippet's title bar, or a bar of its own naming the language.
+    let bar = pre.closest("figure.snippet")?.querySelector(".snippet-title > span:last-child");
+    if (!bar) {
+      bar = document.createElement("div");
+      bar.className = "code-bar";
+      const lang = document.createElement("span");
+      lang.textContent = pre.dataset.lang ?? "";
+      bar.append(lang);
+      wrap.prepend(bar);
+    }
     const button = document.createElement("button");
     button.type = "button";
     button.className = "copy";
@@ -28,7 +39,7 @@
       button.textContent = "Copied";
       setTimeout(() => { button.textContent = "Copy"; }, 2000);
     });
-    wrap.append(button);
+    bar.append(button);
   }
 
   // A block wider than its column says so with a shadow at its edge.

@@ -258,10 +258,10 @@ test("a printed article shows no header, search or footer", async () => {
 
 test("a copy button puts exactly the code shown on the clipboard", async () => {
   const { page, context, problems } = await open(ARTICLE, { permissions: ["clipboard-read", "clipboard-write"] });
-  const blocks = page.locator(".code-wrap");
-  assert.ok((await blocks.count()) >= 6, "every code block and snippet source has a copy button");
-  // A plain code block, then a snippet's source.
-  for (const block of [blocks.first(), page.locator(".snippet .code-wrap").first()]) {
+  assert.ok((await page.locator("button.copy").count()) >= 6, "every code block and snippet source has a copy button");
+  // A plain code block (its button in its own bar), then a snippet's
+  // source (its button in the snippet's title bar).
+  for (const block of [page.locator(".article-body > .code-wrap").first(), page.locator("figure.snippet").first()]) {
     const shown = await block.locator("pre.code code").evaluate((code) => code.textContent);
     await block.locator("button.copy").click();
     await page.waitForFunction((b) => b.textContent === "Copied", await block.locator("button.copy").elementHandle());
@@ -269,6 +269,31 @@ test("a copy button puts exactly the code shown on the clipboard", async () => {
   }
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test("code fits at 1280 px, and no Copy button covers code", async () => {
+  for (const width of [1280, 375]) {
+    const { page, context, problems } = await open(ARTICLE, { viewport: { width, height: 900 } });
+    const covering = await page.evaluate(() => [...document.querySelectorAll("button.copy")].filter((button) => {
+      const panel = button.closest(".code-wrap") ?? button.closest("figure.snippet");
+      const code = panel.querySelector("pre.code").getBoundingClientRect();
+      const b = button.getBoundingClientRect();
+      return b.left < code.right && b.right > code.left && b.top < code.bottom && b.bottom > code.top;
+    }).length);
+    assert.equal(covering, 0, `Copy buttons over code at ${width} px`);
+    if (width === 1280) {
+      // The seed's code is rustfmt's 100 columns at most: none scrolls.
+      const scrolling = await page.evaluate(() => [...document.querySelectorAll(".article-body pre.code")]
+        .filter((pre) => pre.scrollWidth > pre.clientWidth + 1)
+        .map((pre) => Math.max(...pre.textContent.split("\n").map((line) => line.length))));
+      assert.deepEqual(scrolling, [], "code panels that scroll at 1280 px (their longest lines)");
+      // The text keeps its measure.
+      const text = await page.locator(".article-body > p").first().boundingBox();
+      assert.ok(text.width <= 46 * 16 + 1, `body text is ${text.width} px wide`);
+    }
+    assert.deepEqual(problems, []);
+    await context.close();
+  }
 });
 
 test("the site opened from disk works: styles, images, links to an article and a tag page", async () => {
