@@ -155,7 +155,27 @@ test("the search box finds the seed article from a word of its body", async () =
   const result = page.locator(".pagefind-ui__result-link").first();
   await result.waitFor({ timeout: 10000 });
   assert.equal(await result.getAttribute("href"), ARTICLE);
+  // The header's box shows the query; results are in the site's own type.
+  assert.equal(await page.inputValue("#site-search-input"), "descriptor");
+  const fonts = await page.evaluate(() => [
+    getComputedStyle(document.body).fontFamily,
+    getComputedStyle(document.querySelector(".pagefind-ui__result-title")).fontFamily,
+  ]);
+  assert.equal(fonts[1], fonts[0]);
   assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("the search page opened from disk says it needs a server", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`file://${path.join(publicDir, "search", "index.html")}?q=socket`);
+  const note = page.locator("#search-needs-server");
+  await note.waitFor({ state: "visible", timeout: 3000 });
+  assert.match(await note.innerText(), /kiln serve/);
+  assert.deepEqual(errors, []);
   await context.close();
 });
 
