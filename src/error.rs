@@ -268,3 +268,39 @@ impl fmt::Display for Warning {
         }
     }
 }
+
+/// How much a line printed for the user weighs: its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+    Note,
+}
+
+/// Prints `label: message` to standard error (a note to standard output),
+/// the label coloured on a terminal; plain when piped, or with `NO_COLOR`
+/// set (anstream decides, as cargo and clap do).
+pub fn print_labelled(level: Level, message: &str) {
+    use anstyle::{AnsiColor, Style};
+    let (label, colour) = match level {
+        Level::Error => ("error", AnsiColor::Red),
+        Level::Warning => ("warning", AnsiColor::Yellow),
+        Level::Note => ("note", AnsiColor::Cyan),
+    };
+    let style = Style::new().bold().fg_color(Some(colour.into()));
+    match level {
+        Level::Note => anstream::println!("{style}{label}:{style:#} {message}"),
+        _ => anstream::eprintln!("{style}{label}:{style:#} {message}"),
+    }
+}
+
+/// Prints a line that starts with its label (`error: …`, `warning: …`),
+/// as [`print_labelled`] would.
+pub fn print_labelled_line(line: &str) {
+    match line.split_once(": ") {
+        Some(("error", rest)) => print_labelled(Level::Error, rest),
+        Some(("warning", rest)) => print_labelled(Level::Warning, rest),
+        Some(("note", rest)) => print_labelled(Level::Note, rest),
+        _ => anstream::eprintln!("{line}"),
+    }
+}

@@ -20,7 +20,7 @@ use tower_http::set_status::SetStatus;
 use tower_livereload::{LiveReloadLayer, Reloader};
 
 use crate::config::{CONFIG_FILE, Config};
-use crate::error::{CAUSED_BY, Error, chain};
+use crate::error::{CAUSED_BY, Error, Level, chain, print_labelled, print_labelled_line};
 use crate::highlight::escape_html;
 use crate::site::{Build, BuildOptions, build_site, default_output};
 use crate::snippet::SNIPPET_DIR;
@@ -154,7 +154,7 @@ async fn run(
     if options.open
         && let Err(e) = open::that_detached(&url)
     {
-        eprintln!("warning: cannot open a browser: {e}");
+        print_labelled(Level::Warning, &format!("cannot open a browser: {e}"));
     }
 
     watch(&build, &config, status.clone(), reloader)?;
@@ -185,7 +185,7 @@ fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
         result,
     } = build_site(options);
     for warning in &warnings {
-        eprintln!("warning: {warning}");
+        print_labelled(Level::Warning, &warning.to_string());
     }
     let mut past = String::new();
     for error in &kept_going {
@@ -208,7 +208,7 @@ fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
             }
             // The rest is served; the overlay shows what is broken.
             (!past.is_empty()).then(|| {
-                eprint!("{past}");
+                past.lines().for_each(print_labelled_line);
                 format!("{past}the other pages are served as they are now")
             })
         }
@@ -218,7 +218,7 @@ fn rebuild(options: &BuildOptions, status: &Shared, verb: &str) {
                 text.push_str(&format!("error: {}\n", chain(error, CAUSED_BY)));
             }
             text.push_str(&format!("error: {errors}; the last good pages stay served"));
-            eprintln!("{text}");
+            text.lines().for_each(print_labelled_line);
             Some(text)
         }
     };
@@ -278,7 +278,10 @@ fn start_search(job: crate::search::SearchJob, folder: PathBuf, status: Shared) 
                     let _ = std::fs::remove_dir_all(stale);
                 }
             }
-            Err(e) => eprintln!("error: the search index: {}", chain(&e, CAUSED_BY)),
+            Err(e) => print_labelled(
+                Level::Error,
+                &format!("the search index: {}", chain(&e, CAUSED_BY)),
+            ),
         }
         if let Ok(mut s) = status.lock()
             && s.search_jobs == generation

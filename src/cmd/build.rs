@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use kiln::error::{CAUSED_BY, chain};
+use kiln::error::{CAUSED_BY, Level, chain, print_labelled};
 use kiln::site::{BuildOptions, Summary, build_site};
 
 use super::{SiteArgs, duration, plural};
@@ -42,7 +42,7 @@ pub fn run(args: Args) -> ExitCode {
         ..args.site.options()
     });
     for warning in &build.warnings {
-        eprintln!("warning: {warning}");
+        print_labelled(Level::Warning, &warning.to_string());
     }
     for error in &build.kept_going {
         let kept = if error.leaves_article_out() {
@@ -50,7 +50,8 @@ pub fn run(args: Args) -> ExitCode {
         } else {
             "published with the failure shown"
         };
-        eprintln!("warning: kept going ({kept}): {}", chain(error, CAUSED_BY));
+        let message = format!("kept going ({kept}): {}", chain(error, CAUSED_BY));
+        print_labelled(Level::Warning, &message);
     }
     match build.result {
         Ok(summary) => {
@@ -79,9 +80,10 @@ pub fn run(args: Args) -> ExitCode {
         }
         Err(errors) => {
             for error in &errors.0 {
-                eprintln!("error: {}", chain(error, CAUSED_BY));
+                print_labelled(Level::Error, &chain(error, CAUSED_BY));
             }
-            eprintln!("error: {errors}; the output folder was left as it was");
+            let message = format!("{errors}; the output folder was left as it was");
+            print_labelled(Level::Error, &message);
             ExitCode::FAILURE
         }
     }

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use kiln::error::{Level, print_labelled, print_labelled_line};
 use kiln::site::check_site;
 
 use super::{SiteArgs, plural};
@@ -15,17 +16,18 @@ pub struct Args {
 pub fn run(args: Args) -> ExitCode {
     let report = check_site(&args.site.options());
     for problem in &report.problems {
-        eprintln!("{problem}");
+        print_labelled_line(problem);
     }
     // Not problems: worth knowing, and what a build would leave out.
     for note in &report.notes {
-        println!("note: {note}");
+        print_labelled(Level::Note, note);
     }
     for file in &report.left_out {
-        println!(
-            "note: `{}` is linked from no page, so it is not published (keep it under `static/` to publish it anyway)",
+        let note = format!(
+            "`{}` is linked from no page, so it is not published (keep it under `static/` to publish it anyway)",
             file.display()
         );
+        print_labelled(Level::Note, &note);
     }
     let n = report.problems.len();
     println!(

@@ -51,7 +51,7 @@ impl SiteArgs {
 
 /// Prints an error with its causes and returns failure.
 pub fn fail(error: &dyn std::error::Error) -> ExitCode {
-    eprintln!("error: {}", chain(error, CAUSED_BY));
+    kiln::error::print_labelled(kiln::error::Level::Error, &chain(error, CAUSED_BY));
     ExitCode::FAILURE
 }
 

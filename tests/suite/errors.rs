@@ -249,3 +249,27 @@ fn a_site_root_that_does_not_exist_is_named() {
         );
     }
 }
+
+#[test]
+fn labels_are_plain_when_piped_and_coloured_when_asked() {
+    let site = Site::new();
+    let piped = site.kiln(&["check", "--root", "missing"]);
+    assert_says(&piped, "error: the site root `missing` is no folder");
+    assert!(!piped.stderr.contains('\u{1b}'), "{:?}", piped.stderr);
+    // As on a terminal (anstream honours CLICOLOR_FORCE, as cargo does).
+    let coloured = site.kiln_with_env(&["check", "--root", "missing"], &[("CLICOLOR_FORCE", "1")]);
+    assert!(
+        coloured.stderr.contains("\u{1b}[1m\u{1b}[31merror:"),
+        "{:?}",
+        coloured.stderr
+    );
+    let plain = site.kiln_with_env(
+        &["check", "--root", "missing"],
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")],
+    );
+    assert!(
+        !plain.stderr.contains('\u{1b}'),
+        "NO_COLOR wins: {:?}",
+        plain.stderr
+    );
+}
