@@ -160,6 +160,10 @@ struct Manifest {
     /// A hash of the files of every `path =` dependency: editing a local
     /// crate rebuilds it.
     local_sources: String,
+    /// The local crates inside `snippets/` (absolute), each copied into the
+    /// hidden package at `local/` and its path there: cargo would otherwise
+    /// read `snippets/Cargo.toml` as their workspace.
+    local_crates: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Manifest {
@@ -216,12 +220,16 @@ impl Manifest {
         // Its own workspace, so that no folder above the cache claims it.
         hidden.insert("workspace".into(), toml::Table::new().into());
         let local_sources = hash_local_sources(&hidden);
+        let mut local_crates = Vec::new();
+        let mut hidden = toml::Value::Table(hidden);
+        localize_paths(&mut hidden, &snippets_dir, &mut local_crates);
         let hidden = toml::to_string(&hidden).map_err(|e| fail(None, e.to_string()))?;
         Ok(Manifest {
             path: path.to_owned(),
             text: text.to_owned(),
             hidden,
             local_sources,
+            local_crates,
         })
     }
 
@@ -297,6 +305,59 @@ fn absolute_paths(value: &mut toml::Value, base: &Path) {
     }
 }
 
+/// Points every absolute `path = "…"` inside `snippets_dir` at a copy in
+/// the hidden package (`local/…`, the same layout), and lists them: the
+/// hidden package's `[workspace]` then owns those crates, as cargo makes
+/// every path dependency in a workspace's folder a member.
+fn localize_paths(value: &mut toml::Value, snippets_dir: &Path, out: &mut Vec<(PathBuf, PathBuf)>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, item) in table.iter_mut() {
+                match item {
+                    toml::Value::String(path) if key == "path" => {
+                        if let Ok(inside) = Path::new(path.as_str()).strip_prefix(snippets_dir)
+                            && !inside.as_os_str().is_empty()
+                        {
+                            let copy = Path::new("local").join(inside);
+                            out.push((PathBuf::from(path.as_str()), copy.clone()));
+                            *path = copy.display().to_string();
+                        }
+                    }
+                    other => localize_paths(other, snippets_dir, out),
+                }
+            }
+        }
+        toml::Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| localize_paths(i, snippets_dir, out)),
+        _ => {}
+    }
+}
+
+/// Copies a local crate (but `target/` and hidden files) to `to`, afresh.
+fn copy_crate(from: &Path, to: &Path) -> Result<(), Error> {
+    let _ = std::fs::remove_dir_all(to);
+    let entries = walkdir::WalkDir::new(from).into_iter().filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
+        e.depth() == 0 || !(name.starts_with('.') || name == "target")
+    });
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::Read {
+            path: from.to_owned(),
+            source: e.into(),
+        })?;
+        let rel = entry.path().strip_prefix(from).unwrap_or(entry.path());
+        let dest = to.join(rel);
+        let done = if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest)
+        } else {
+            std::fs::copy(entry.path(), &dest).map(drop)
+        };
+        done.map_err(|source| Error::Write { path: dest, source })?;
+    }
+    Ok(())
+}
+
 /// What cargo reports of one compiled target.
 #[derive(Deserialize)]
 struct Artifact {
@@ -339,6 +400,10 @@ fn run_cargo(
     };
     write(package.join("Cargo.toml"), manifest.hidden.as_bytes())?;
     write(package.join("lib.rs"), b"")?;
+    let _ = std::fs::remove_dir_all(package.join("local"));
+    for (from, copy) in &manifest.local_crates {
+        copy_crate(from, &package.join(copy))?;
+    }
     match lock {
         Some(lock) => write(package.join("Cargo.lock"), lock)?,
         None => {
@@ -605,7 +670,16 @@ mod tests {
         )
         .unwrap();
         assert!(m.hidden.contains("name = \"kb\""), "{}", m.hidden);
-        assert!(m.hidden.contains("/site/snippets/tiny"), "{}", m.hidden);
+        // A crate inside `snippets/` is built from a copy in the hidden
+        // package, which its workspace owns.
+        assert!(m.hidden.contains("path = \"local/tiny\""), "{}", m.hidden);
+        assert_eq!(
+            m.local_crates,
+            [(
+                PathBuf::from("/site/snippets/tiny"),
+                PathBuf::from("local/tiny")
+            )]
+        );
         assert_eq!(m.line_of("itoa"), Some(5));
         let e = Manifest::parse(
             "[dependencies\n",

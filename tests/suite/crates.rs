@@ -311,3 +311,42 @@ fn build_scripts_and_snippets_see_cargos_package_but_no_secret() {
         ["nothing kb-snippets beta.1 A:B"]
     );
 }
+
+#[test]
+fn a_local_crate_inside_snippets_needs_no_workspace_line() {
+    let site = Site::new();
+    // No `[package]` in the snippets' manifest (kiln takes that), and no
+    // `[workspace]` in the crate beside it: cargo alone would read
+    // `snippets/Cargo.toml` as the crate's workspace and fail.
+    site.file(
+        "snippets/Cargo.toml",
+        "[dependencies]\ntiny = { path = \"tiny\" }\n",
+    )
+    .file(
+        "snippets/tiny/Cargo.toml",
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .file(
+        "snippets/tiny/src/lib.rs",
+        "pub fn answer() -> u32 { 42 }\n",
+    )
+    .file(
+        "snippets/uses_tiny.rs",
+        "fn main() { println!(\"{}\", tiny::answer()); }\n",
+    );
+    article_with(&site, "[uses_tiny.rs](../snippets/uses_tiny.rs)\n");
+    let run = site.kiln(&["build"]);
+    run.assert_ok();
+    let page = site.page("a/index.html");
+    assert_eq!(page.texts(".snippet-output samp"), ["42"]);
+    // An edit to the crate is seen: its copy is made afresh.
+    site.file(
+        "snippets/tiny/src/lib.rs",
+        "pub fn answer() -> u32 { 43 }\n",
+    );
+    site.kiln(&["build"]).assert_ok();
+    assert_eq!(
+        site.page("a/index.html").texts(".snippet-output samp"),
+        ["43"]
+    );
+}
