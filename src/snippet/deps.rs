@@ -13,6 +13,7 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
+use super::local_crates::{absolute_paths, copy_crate, hash_local_sources, localize_paths};
 use super::{SNIPPET_DIR, environment};
 use crate::config::line_column;
 use crate::error::{Error, Position};
@@ -244,118 +245,6 @@ impl Manifest {
             })
             .map(|i| i + 1)
     }
-}
-
-/// A hash of every file (but `target/` and hidden ones) of the folders
-/// that `path =` entries of `manifest` name.
-fn hash_local_sources(manifest: &toml::Table) -> String {
-    fn paths(value: &toml::Value, out: &mut Vec<PathBuf>) {
-        match value {
-            toml::Value::Table(table) => {
-                for (key, item) in table {
-                    match item {
-                        toml::Value::String(path) if key == "path" => out.push(path.into()),
-                        other => paths(other, out),
-                    }
-                }
-            }
-            toml::Value::Array(items) => items.iter().for_each(|i| paths(i, out)),
-            _ => {}
-        }
-    }
-    let mut dirs = Vec::new();
-    paths(&toml::Value::Table(manifest.clone()), &mut dirs);
-    dirs.sort();
-    let mut hasher = blake3::Hasher::new();
-    for dir in dirs {
-        let files = walkdir::WalkDir::new(&dir)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| {
-                let name = e.file_name().to_string_lossy();
-                e.depth() == 0 || !(name.starts_with('.') || name == "target")
-            })
-            .flatten()
-            .filter(|e| e.file_type().is_file());
-        for file in files {
-            hasher.update(file.path().as_os_str().as_encoded_bytes());
-            hasher.update(&std::fs::read(file.path()).unwrap_or_default());
-        }
-    }
-    hasher.finalize().to_hex().to_string()
-}
-
-/// Makes every relative `path = "…"` inside `value` absolute, from `base`.
-fn absolute_paths(value: &mut toml::Value, base: &Path) {
-    match value {
-        toml::Value::Table(table) => {
-            for (key, item) in table.iter_mut() {
-                if key == "path"
-                    && let toml::Value::String(path) = item
-                    && Path::new(path.as_str()).is_relative()
-                {
-                    *path = base.join(path.as_str()).display().to_string();
-                } else {
-                    absolute_paths(item, base);
-                }
-            }
-        }
-        toml::Value::Array(items) => items.iter_mut().for_each(|i| absolute_paths(i, base)),
-        _ => {}
-    }
-}
-
-/// Points every absolute `path = "…"` inside `snippets_dir` at a copy in
-/// the hidden package (`local/…`, the same layout), and lists them: the
-/// hidden package's `[workspace]` then owns those crates, as cargo makes
-/// every path dependency in a workspace's folder a member.
-fn localize_paths(value: &mut toml::Value, snippets_dir: &Path, out: &mut Vec<(PathBuf, PathBuf)>) {
-    match value {
-        toml::Value::Table(table) => {
-            for (key, item) in table.iter_mut() {
-                match item {
-                    toml::Value::String(path) if key == "path" => {
-                        if let Ok(inside) = Path::new(path.as_str()).strip_prefix(snippets_dir)
-                            && !inside.as_os_str().is_empty()
-                        {
-                            let copy = Path::new("local").join(inside);
-                            out.push((PathBuf::from(path.as_str()), copy.clone()));
-                            *path = copy.display().to_string();
-                        }
-                    }
-                    other => localize_paths(other, snippets_dir, out),
-                }
-            }
-        }
-        toml::Value::Array(items) => items
-            .iter_mut()
-            .for_each(|i| localize_paths(i, snippets_dir, out)),
-        _ => {}
-    }
-}
-
-/// Copies a local crate (but `target/` and hidden files) to `to`, afresh.
-fn copy_crate(from: &Path, to: &Path) -> Result<(), Error> {
-    let _ = std::fs::remove_dir_all(to);
-    let entries = walkdir::WalkDir::new(from).into_iter().filter_entry(|e| {
-        let name = e.file_name().to_string_lossy();
-        e.depth() == 0 || !(name.starts_with('.') || name == "target")
-    });
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::Read {
-            path: from.to_owned(),
-            source: e.into(),
-        })?;
-        let rel = entry.path().strip_prefix(from).unwrap_or(entry.path());
-        let dest = to.join(rel);
-        let done = if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest)
-        } else {
-            std::fs::copy(entry.path(), &dest).map(drop)
-        };
-        done.map_err(|source| Error::Write { path: dest, source })?;
-    }
-    Ok(())
 }
 
 /// What cargo reports of one compiled target.

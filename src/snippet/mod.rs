@@ -14,6 +14,7 @@ mod doctest;
 mod environment;
 mod exec;
 mod judge;
+mod local_crates;
 mod options;
 mod place;
 mod sandbox;
