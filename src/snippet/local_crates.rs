@@ -115,10 +115,55 @@ pub(super) fn copy_crate(from: &Path, to: &Path) -> Result<(), Error> {
         let dest = to.join(rel);
         let done = if entry.file_type().is_dir() {
             std::fs::create_dir_all(&dest)
+        } else if entry.path_is_symlink() {
+            // A link stays a link: its target is read (if at all) by cargo,
+            // as when the crate was built in place, and never copied into
+            // the cache.
+            copy_link(entry.path(), &dest)
         } else {
             std::fs::copy(entry.path(), &dest).map(drop)
         };
         done.map_err(|source| Error::Write { path: dest, source })?;
     }
     Ok(())
+}
+
+/// The link at `from`, made again at `to` (pointing where it pointed).
+fn copy_link(from: &Path, to: &Path) -> std::io::Result<()> {
+    let target = std::fs::read_link(from)?;
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(target, to)
+    }
+    #[cfg(not(unix))]
+    {
+        // Without symbolic links to make, a link is left out.
+        let _ = (target, to);
+        Ok(())
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copied_crate_keeps_its_links_as_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("tiny"), dir.path().join("copy"));
+        std::fs::create_dir_all(from.join("src")).unwrap();
+        std::fs::write(from.join("src/lib.rs"), "pub fn a() {}\n").unwrap();
+        std::fs::write(dir.path().join("outside"), "secret").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("outside"), from.join("link")).unwrap();
+        copy_crate(&from, &to).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(to.join("src/lib.rs")).unwrap(),
+            "pub fn a() {}\n"
+        );
+        let copied = std::fs::symlink_metadata(to.join("link")).unwrap();
+        assert!(
+            copied.file_type().is_symlink(),
+            "the link's target was copied"
+        );
+    }
 }
