@@ -243,6 +243,13 @@ struct FieldReader<'a> {
     fail: &'a dyn Fn(usize, usize, String) -> Error,
 }
 
+impl FrontMatter {
+    /// When the article last changed: `updated_at`, else `created_at`.
+    pub fn last_change(&self) -> Option<Date> {
+        self.updated_at.or(self.created_at)
+    }
+}
+
 impl FieldReader<'_> {
     fn error(&self, message: String) -> Error {
         (self.fail)(self.at.0, self.at.1, format!("`{}`: {message}", self.key))

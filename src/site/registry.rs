@@ -224,12 +224,7 @@ pub(super) fn make_site(
     let articles = &site.content.articles;
     let newest = order
         .iter()
-        .filter_map(|&i| {
-            articles[i]
-                .front
-                .updated_at
-                .or(articles[i].front.created_at)
-        })
+        .filter_map(|&i| articles[i].front.last_change())
         .max();
     let merged = merged_bundles(site, articles.len());
     let tags = term_values(site, OwnPage::Tags);
@@ -263,7 +258,7 @@ pub(super) fn make_site(
             made: &made,
             order: &order,
             lists,
-            linked: &linked,
+            published: &published,
         },
     );
     let entries: Vec<&str> = made.files.iter().map(|f| f.entry.as_str()).collect();
@@ -290,8 +285,8 @@ struct PlanInputs<'a> {
     order: &'a [usize],
     /// The list pages, the index's first.
     lists: Vec<ListPage<'a>>,
-    /// The assets some article links to.
-    linked: &'a HashSet<&'a str>,
+    /// The files of the content folder to publish.
+    published: &'a [&'a Asset],
 }
 
 /// Every file of the site besides the article pages' own making: the
@@ -305,15 +300,9 @@ fn plan_site<'a>(site: &'a Site, inputs: PlanInputs<'a>) -> Vec<Planned<'a>> {
         made,
         order,
         lists,
-        linked,
+        published,
     } = inputs;
     let articles = &site.content.articles;
-    let dated = |i: usize| {
-        articles[i]
-            .front
-            .updated_at
-            .or(articles[i].front.created_at)
-    };
     let mut plan: Vec<Planned<'a>> = Vec::new();
     let mut lists = lists.into_iter().peekable();
     // The index's pages first, then the articles, as the sitemap lists
@@ -324,15 +313,14 @@ fn plan_site<'a>(site: &'a Site, inputs: PlanInputs<'a>) -> Vec<Planned<'a>> {
     plan.extend(order.iter().map(|&i| Planned {
         path: page_path(&articles[i].slug),
         make: Make::Article,
-        sitemap: Some(dated(i)),
+        sitemap: Some(articles[i].front.last_change()),
     }));
     plan.extend(lists.map(ListPage::planned));
-    plan.extend(plan_redirects(site, values));
+    let prefix = crate::feed::url_prefix(&site.config.base_url, site.routes.base_path());
+    plan.extend(plan_redirects(site, values, &prefix));
     plan.extend(
-        site.content
-            .assets
+        published
             .iter()
-            .filter(|asset| is_published(asset, linked))
             .map(|asset| file(asset.out.clone(), Make::Copy(asset.source.clone()))),
     );
     plan.extend(
@@ -350,7 +338,6 @@ fn plan_site<'a>(site: &'a Site, inputs: PlanInputs<'a>) -> Vec<Planned<'a>> {
         ),
         file(favicon.to_owned(), bytes(FAVICON.as_bytes())),
     ]);
-    let prefix = crate::feed::url_prefix(&site.config.base_url, site.routes.base_path());
     let feed = feed_values(site, made, order, &prefix);
     plan.push(template(OwnPage::Feed, "atom.xml", values, &feed));
     let pages: Vec<SitemapPage> = plan
@@ -363,12 +350,17 @@ fn plan_site<'a>(site: &'a Site, inputs: PlanInputs<'a>) -> Vec<Planned<'a>> {
             })
         })
         .collect();
-    let crawlers = CrawlerValues {
+    // `robots.txt` names the sitemap; only the sitemap lists the pages.
+    let robots = CrawlerValues {
+        prefix: &prefix,
+        pages: Vec::new(),
+    };
+    plan.push(template(OwnPage::Robots, "robots.txt", values, &robots));
+    let sitemap = CrawlerValues {
         prefix: &prefix,
         pages,
     };
-    plan.push(template(OwnPage::Robots, "robots.txt", values, &crawlers));
-    plan.push(template(OwnPage::Sitemap, "sitemap.xml", values, &crawlers));
+    plan.push(template(OwnPage::Sitemap, "sitemap.xml", values, &sitemap));
     plan
 }
 
@@ -426,8 +418,7 @@ struct RedirectValues<'a> {
 
 /// The redirect pages of old URLs, each sending the reader on to its
 /// article (as Zola's `aliases` do).
-fn plan_redirects<'a>(site: &'a Site, values: &SiteValues) -> Vec<Planned<'a>> {
-    let prefix = crate::feed::url_prefix(&site.config.base_url, site.routes.base_path());
+fn plan_redirects<'a>(site: &'a Site, values: &SiteValues, prefix: &str) -> Vec<Planned<'a>> {
     site.routes
         .redirects
         .iter()
@@ -463,7 +454,7 @@ fn feed_values(site: &Site, made: &MadeArticles, order: &[usize], prefix: &str) 
                 title: front.title.clone(),
                 url: format!("{prefix}/{}/", articles[i].slug),
                 authors: front.authors.clone(),
-                updated: rfc3339(front.updated_at.or(front.created_at).as_ref()),
+                updated: rfc3339(front.last_change().as_ref()),
                 published: front.created_at.map(|d| rfc3339(Some(&d))),
                 summary: match (&summary.subtitle, &summary.tldr) {
                     (Some(subtitle), tldr) => Some(format!(
@@ -475,7 +466,7 @@ fn feed_values(site: &Site, made: &MadeArticles, order: &[usize], prefix: &str) 
                 },
                 content: summary.body.clone(),
             };
-            (entry, front.updated_at.or(front.created_at))
+            (entry, front.last_change())
         })
         .collect();
     FeedValues::new(prefix.to_owned(), entries)
