@@ -116,18 +116,24 @@ impl Highlighter {
             .or_else(|| self.syntaxes.find_syntax_by_token(token))
     }
 
-    /// Whether a syntax knows the fence language `lang` (plain-text names
-    /// such as `text` count as known).
-    pub fn knows(&self, lang: &str) -> bool {
-        PLAIN.contains(&lang.to_lowercase().as_str()) || self.syntax(lang).is_some()
-    }
-
     /// The code as HTML for the inside of a `<code>` element: classed spans
     /// if `lang` is known, or else escaped plain text.
     pub fn highlight(&self, lang: &str, code: &str) -> String {
+        self.highlight_known(lang, code).0
+    }
+
+    /// [`Highlighter::highlight`], and whether a syntax knows `lang`
+    /// (plain-text names such as `text`, and no language, count as known):
+    /// one look-up for both.
+    pub fn highlight_known(&self, lang: &str, code: &str) -> (String, bool) {
         let Some(syntax) = self.syntax(lang) else {
-            return escape_html(code);
+            let known = lang.is_empty() || PLAIN.contains(&lang.to_lowercase().as_str());
+            return (escape_html(code), known);
         };
+        (self.classed(syntax, code), true)
+    }
+
+    fn classed(&self, syntax: &syntect::parsing::SyntaxReference, code: &str) -> String {
         let mut generator =
             ClassedHTMLGenerator::new_with_class_style(syntax, &self.syntaxes, CLASS_STYLE);
         for line in LinesWithEndings::from(code) {

@@ -281,10 +281,10 @@ fn code_block<'a>(
         CodeBlockKind::Fenced(info) => fence_language(info),
         CodeBlockKind::Indented => "",
     };
-    let unknown = (!lang.is_empty() && !cx.highlighter.knows(lang)).then_some(lang);
+    let (highlighted, known) = cx.highlighter.highlight_known(lang, &code);
     (
-        code_block_html(lang, &cx.highlighter.highlight(lang, &code)),
-        unknown,
+        code_block_html(lang, &highlighted),
+        (!known).then_some(lang),
     )
 }
 
