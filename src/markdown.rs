@@ -219,22 +219,16 @@ fn keep_html_blocks(markdown: &str) -> std::borrow::Cow<'_, str> {
     }
     let lines: Vec<&str> = markdown.split_inclusive('\n').collect();
     let mut blank = vec![false; lines.len()];
-    let mut fence: Option<String> = None;
+    let mut fences = Fences::default();
     let mut i = 0;
     while i < lines.len() {
         let trimmed = lines[i].trim_start_matches(' ');
         let indent = lines[i].len() - trimmed.len();
-        if let Some(open) = &fence {
-            if indent <= 3 && trimmed.trim_end().starts_with(open.as_str()) {
-                fence = None;
-            }
-        } else if indent <= 3 && (trimmed.starts_with("```") || trimmed.starts_with("~~~")) {
-            let mark = trimmed.chars().next().unwrap_or('`');
-            fence = Some(trimmed.chars().take_while(|&c| c == mark).collect());
-        } else if let Some(end) = (indent <= 3)
-            .then(|| block_tag(trimmed))
-            .flatten()
-            .and_then(|tag| closing_line(&lines, i, tag))
+        if !fences.is_code(lines[i])
+            && let Some(end) = (indent <= 3)
+                .then(|| block_tag(trimmed))
+                .flatten()
+                .and_then(|tag| closing_line(&lines, i, tag))
         {
             for k in i + 1..end {
                 blank[k] = lines[k].trim().is_empty();
@@ -256,6 +250,35 @@ fn keep_html_blocks(markdown: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(kept)
+}
+
+/// Fenced code blocks, followed line by line as CommonMark opens and
+/// closes them (a fence indented four spaces or more is no fence).
+#[derive(Default)]
+struct Fences {
+    /// The fence of the block open now: three or more backticks or tildes.
+    open: Option<String>,
+}
+
+impl Fences {
+    /// Whether `line` belongs to fenced code (its opening or closing fence,
+    /// or a line inside), noting the blocks it opens and closes.
+    fn is_code(&mut self, line: &str) -> bool {
+        let trimmed = line.trim_start_matches(' ');
+        let fence_line = line.len() - trimmed.len() <= 3;
+        if let Some(open) = &self.open {
+            if fence_line && trimmed.trim_end().starts_with(open.as_str()) {
+                self.open = None;
+            }
+            return true;
+        }
+        if fence_line && (trimmed.starts_with("```") || trimmed.starts_with("~~~")) {
+            let mark = trimmed.chars().next().unwrap_or('`');
+            self.open = Some(trimmed.chars().take_while(|&c| c == mark).collect());
+            return true;
+        }
+        false
+    }
 }
 
 /// The block-level element a line opens, if it starts with one.
@@ -304,19 +327,9 @@ fn tex_delimiters(markdown: &str) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Borrowed(markdown);
     }
     let mut out = String::with_capacity(markdown.len());
-    let mut fence: Option<String> = None;
+    let mut fences = Fences::default();
     for line in markdown.split_inclusive('\n') {
-        let trimmed = line.trim_start_matches(' ');
-        if let Some(open) = &fence {
-            if trimmed.trim_end().starts_with(open.as_str()) {
-                fence = None;
-            }
-            out.push_str(line);
-            continue;
-        }
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            let mark = trimmed.chars().next().unwrap_or('`');
-            fence = Some(trimmed.chars().take_while(|&c| c == mark).collect());
+        if fences.is_code(line) {
             out.push_str(line);
             continue;
         }
