@@ -134,7 +134,7 @@ pub fn init_site(dir: &Path, title: &str) -> Result<Initialized, Error> {
         (
             crate::config::CONFIG_FILE.to_owned(),
             format!(
-                "# Every setting has a default; the README lists them all.\ntitle = {toml_title}\ndescription = \"\"\n# base_url = \"https://example.org/kb/\"\n"
+                "# Every setting has a default; the configuration article of kiln's guide lists them all.\ntitle = {toml_title}\ndescription = \"\"\n# base_url = \"https://example.org/kb/\"\n"
             ),
         ),
         (

@@ -66,7 +66,7 @@ pub struct Parsed<'a> {
     pub warnings: Vec<Warning>,
 }
 
-/// The fields kiln knows, in the order the README lists them.
+/// The fields kiln knows, in the order the guide (`content/guide/writing-articles.md`) lists them.
 pub const KNOWN_FIELDS: [&str; 14] = [
     "title",
     "subtitle",

@@ -7,80 +7,34 @@
 // screenshots go to KILN_ARTIFACTS (default: target/browser-artifacts/).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { readFile, mkdir, stat } from "node:fs/promises";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { createRequire } from "node:module";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { start, axeViolations, artifacts, repo, require } from "./lib.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "../..");
 const publicDir = path.resolve(process.env.KILN_PUBLIC ?? path.join(repo, "public"));
-const artifacts = path.resolve(process.env.KILN_ARTIFACTS ?? path.join(repo, "target/browser-artifacts"));
-const require = createRequire(import.meta.url);
-const axeSource = await readFile(require.resolve("axe-core/axe.min.js"), "utf8");
 const ARTICLE = "/socket-shutdown-vs-close/";
 
-const types = {
-  ".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript",
-  ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png",
-  ".xml": "application/xml", ".wasm": "application/wasm", ".txt": "text/plain",
-};
-
-/** A static server for `public/` on loopback, like any static host. */
-function serve(root) {
-  return createServer(async (req, res) => {
-    const url = new URL(req.url, "http://localhost");
-    let file = path.join(root, decodeURIComponent(url.pathname));
-    if (!file.startsWith(root)) { res.writeHead(400).end(); return; }
-    try {
-      if ((await stat(file)).isDirectory()) file = path.join(file, "index.html");
-      const body = await readFile(file);
-      res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" }).end(body);
-    } catch {
-      res.writeHead(404, { "content-type": types[".html"] }).end(await readFile(path.join(root, "404.html")));
-    }
-  });
-}
-
-let server, base, browser;
+let site, browser, open;
 
 before(async () => {
-  await mkdir(artifacts, { recursive: true });
-  server = serve(publicDir);
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--no-first-run"],
-  });
+  site = await start(publicDir);
+  ({ browser, open } = site);
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await site?.stop();
 });
 
-/** A page in a fresh context that records console errors and requests that
- * failed or left loopback. */
-async function open(url, options = {}) {
-  const context = await browser.newContext(options);
-  const page = await context.newPage();
-  const problems = [];
-  page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on("request", (r) => {
-    const u = new URL(r.url());
-    if (!["127.0.0.1", "localhost"].includes(u.hostname) && u.protocol !== "data:") problems.push(`external: ${r.url()}`);
-  });
-  page.on("response", (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  await page.goto(base + url, { waitUntil: "networkidle" });
-  return { page, context, problems };
+/** Scrolls each list thumbnail into view (they load lazily) and waits
+ * until it has loaded. */
+async function loadThumbnails(page) {
+  for (const thumb of await page.locator(".card img.thumb").all()) {
+    await thumb.scrollIntoViewIfNeeded();
+    await thumb.evaluate((img) => img.complete && img.naturalWidth > 0
+      || new Promise((resolve, reject) => { img.onload = resolve; img.onerror = reject; }));
+  }
 }
 
 test("the article page loads with no console error and no failed or external request", async () => {
@@ -220,14 +174,10 @@ test("nothing overflows horizontally at 375 pixels", async () => {
 });
 
 test("axe finds no accessibility violation", async () => {
-  for (const url of ["/", "/tags/python/", ARTICLE]) {
+  for (const url of ["/", "/tags/python/", ARTICLE, "/guide/writing-articles/", "/guide/rust-snippets/"]) {
     for (const colorScheme of ["light", "dark"]) {
       const { page, context } = await open(url, { colorScheme });
-      await page.addScriptTag({ content: axeSource });
-      const result = await page.evaluate(async () => await window.axe.run(document));
-      const violations = result.violations.map((v) =>
-        `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
-      assert.deepEqual(violations, [], `${url} (${colorScheme})`);
+      assert.deepEqual(await axeViolations(page), [], `${url} (${colorScheme})`);
       await context.close();
     }
   }
@@ -253,6 +203,7 @@ test("long code lines scroll, with a shadow at the edge that says so", async () 
 test("list thumbnails keep their image's proportions at 1280 and 375 px", async () => {
   for (const width of [1280, 375]) {
     const { page, context } = await open("/", { viewport: { width, height: 800 } });
+    await loadThumbnails(page);
     const thumbs = await page.$$eval(".card img.thumb", (imgs) =>
       imgs.map((img) => {
         const box = img.getBoundingClientRect();
@@ -325,8 +276,9 @@ test("the site opened from disk works: styles, images, links to an article and a
   // The stylesheet applies (its font stack is not the browser's default).
   assert.match(await page.evaluate(() => getComputedStyle(document.body).fontFamily), /system-ui/);
   // The list thumbnail loaded.
+  await loadThumbnails(page);
   assert.ok(await page.$eval(".card img.thumb", (img) => img.complete && img.naturalWidth > 0));
-  await page.click(".article-list h2 a");
+  await page.click(`.article-list h2 a[href$="${ARTICLE.slice(1)}index.html"]`);
   await page.waitForURL(/socket-shutdown-vs-close\/index\.html$/);
   assert.ok(await page.$eval("article img.thumb", (img) => img.complete && img.naturalWidth > 0));
   await page.click(".article-header .tags a >> text=python");
