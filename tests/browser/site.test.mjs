@@ -66,6 +66,18 @@ test("TOC links scroll to their headings", async () => {
   await context.close();
 });
 
+test("the author's Contents label moves with the TOC: no orphan at 1280 px", async () => {
+  const { page, context } = await open(ARTICLE, { viewport: { width: 1280, height: 900 } });
+  const orphans = await page.$$eval(".article-body p", (ps) => ps
+    .filter((p) => /^\s*(table of )?contents:?\s*$/i.test(p.textContent) && p.getClientRects().length > 0)
+    .map((p) => p.outerHTML));
+  assert.deepEqual(orphans, []);
+  // The label went into the TOC, which the side column shows under its own
+  // heading.
+  assert.equal(await page.locator(".article-body nav.toc .toc-label").innerText(), "Contents");
+  await context.close();
+});
+
 test("the side TOC stays in view and follows the scroll", async () => {
   const { page, context } = await open(ARTICLE, { viewport: { width: 1280, height: 800 } });
   const sidebar = page.locator(".sidebar");
