@@ -58,9 +58,14 @@ pub fn run(args: Args) -> ExitCode {
             let s = &summary.snippets;
             if s.snippets > 0 {
                 println!(
-                    "snippets: {} ({} cached), compiled in {} rustc invocation{}{}, {} failed, {}",
+                    "snippets: {} ({} cached{}), compiled in {} rustc invocation{}{}, {} failed, {}",
                     s.snippets,
                     s.cached,
+                    if s.ignored > 0 {
+                        format!(", {} ignored", s.ignored)
+                    } else {
+                        String::new()
+                    },
                     s.rustc_invocations,
                     plural(s.rustc_invocations),
                     if s.cargo_ran {

@@ -187,6 +187,8 @@ impl SnippetRuns {
 pub struct SnippetStats {
     pub snippets: usize,
     pub cached: usize,
+    /// Snippets marked `ignore`: shown, never compiled.
+    pub ignored: usize,
     pub rustc_invocations: usize,
     /// Whether cargo built the snippets' dependencies in this build.
     pub cargo_ran: bool,
@@ -304,6 +306,7 @@ pub fn run_snippets(
         mut runs,
         misses,
         cached,
+        ignored,
     } = look_up(&snippets, &keys, store);
     let mut rustc_invocations = 0;
     if let (Some(toolchain), false) = (&toolchain, misses.is_empty()) {
@@ -342,6 +345,7 @@ pub fn run_snippets(
     let stats = SnippetStats {
         snippets: placed.count,
         cached: cached.len(),
+        ignored,
         rustc_invocations,
         cargo_ran,
         failed: placed.failed,
@@ -385,6 +389,8 @@ struct Lookup<'a> {
     misses: Vec<(String, &'a Snippet)>,
     /// The keys the cache answered.
     cached: HashSet<String>,
+    /// How many distinct snippets are `ignore`d.
+    ignored: usize,
 }
 
 fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], store: &Store) -> Lookup<'a> {
@@ -392,6 +398,7 @@ fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], store: &Store) -> Looku
     let mut misses: Vec<(String, &Snippet)> = Vec::new();
     let mut missed: HashSet<&str> = HashSet::new();
     let mut cached = HashSet::new();
+    let mut ignored = 0;
     for (snippet, key) in snippets.iter().zip(keys) {
         if runs.contains_key(key) || missed.contains(key.as_str()) {
             continue;
@@ -406,6 +413,7 @@ fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], store: &Store) -> Looku
                 saw: Vec::new(),
             };
             runs.insert(key.clone(), Arc::new(run));
+            ignored += 1;
             continue;
         }
         let stored = store
@@ -427,6 +435,7 @@ fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], store: &Store) -> Looku
         runs,
         misses,
         cached,
+        ignored,
     }
 }
 
