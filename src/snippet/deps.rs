@@ -113,6 +113,9 @@ pub fn build_dependencies(options: DepsOptions<'_>) -> Result<Option<(Dependenci
         }
     };
     let manifest = Manifest::parse(&text, &manifest_path, options.root)?;
+    if manifest.no_crates {
+        return Ok(None);
+    }
     let lock_path = options.root.join(SNIPPET_DIR).join("Cargo.lock");
     let lock = std::fs::read(&lock_path).ok();
     let key = |lock: Option<&[u8]>| {
@@ -165,6 +168,9 @@ struct Manifest {
     /// hidden package at `local/` and its path there: cargo would otherwise
     /// read `snippets/Cargo.toml` as their workspace.
     local_crates: Vec<(PathBuf, PathBuf)>,
+    /// No crate at all (an empty `[dependencies]`, as `kiln init` writes
+    /// it): there is nothing for cargo to build.
+    no_crates: bool,
 }
 
 impl Manifest {
@@ -218,6 +224,11 @@ impl Manifest {
                 "has no `[dependencies]`; list the crates snippets may use, such as `serde_json = \"1\"`".to_owned(),
             ));
         }
+        let no_crates = !table.contains_key("target")
+            && table
+                .get("dependencies")
+                .and_then(|d| d.as_table())
+                .is_some_and(toml::Table::is_empty);
         // Its own workspace, so that no folder above the cache claims it.
         hidden.insert("workspace".into(), toml::Table::new().into());
         let local_sources = hash_local_sources(&hidden);
@@ -231,6 +242,7 @@ impl Manifest {
             hidden,
             local_sources,
             local_crates,
+            no_crates,
         })
     }
 

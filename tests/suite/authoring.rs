@@ -127,6 +127,14 @@ fn init_starts_a_knowledge_base_that_builds_with_its_snippet_run() {
         "{}",
         built.stdout
     );
+    // Its `[dependencies]` is empty: there is nothing for cargo to build.
+    assert!(
+        !built.stdout.contains("cargo") && !built.stderr.contains("cargo"),
+        "{}{}",
+        built.stdout,
+        built.stderr
+    );
+    assert!(!root.join("snippets/Cargo.lock").exists());
     let page = crate::common::Page(scraper::Html::parse_document(
         &std::fs::read_to_string(root.join("public/welcome/index.html")).unwrap(),
     ));
