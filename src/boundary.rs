@@ -61,7 +61,8 @@ impl Boundary {
     }
 }
 
-#[cfg(test)]
+// Makes symbolic links, which need a Unix here.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

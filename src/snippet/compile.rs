@@ -92,6 +92,7 @@ pub fn compile_all(
     let dir = scratch_dir(env.scratch)?;
     // The binaries must be runnable by the sandbox's user (a root
     // builder's snippets run as nobody).
+    #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755));

@@ -2,7 +2,9 @@
 //! cargo and rustc. The crates are path dependencies written here, so no
 //! test needs the network.
 
-use crate::common::{Run, Site, assert_says, kiln_command, text};
+#[cfg(unix)]
+use crate::common::{Run, kiln_command};
+use crate::common::{Site, assert_says, text};
 
 /// A site whose `snippets/Cargo.toml` depends on a small local crate,
 /// `tiny` (with a `shout` feature and a macro).
@@ -37,6 +39,8 @@ fn article_with(site: &Site, body: &str) {
 
 /// `kiln build` with `CARGO` and `RUSTC` wrappers that count their runs.
 /// Returns the run and the counts (cargo, rustc) of this build.
+// Counts runs through shell-script wrappers.
+#[cfg(unix)]
 fn counted_build(site: &Site) -> (Run, usize, usize) {
     let wrapper = |name: &str, real: &str| {
         let counter = site.path(&format!("{name}.count"));
@@ -146,6 +150,8 @@ fn main() {
     );
 }
 
+// Counts runs through shell-script wrappers.
+#[cfg(unix)]
 #[test]
 fn a_warm_build_starts_no_cargo_and_no_rustc_and_a_lock_change_rebuilds() {
     let site = site_with_tiny();

@@ -261,6 +261,8 @@ fn golden_mismatch_fails_with_a_diff_and_bless_rewrites_it() {
     site.build();
 }
 
+// Counts rustc runs through a shell-script wrapper.
+#[cfg(unix)]
 #[test]
 fn a_warm_rebuild_runs_no_rustc_and_fresh_runs_it_again() {
     let site = site_with(

@@ -27,9 +27,18 @@
 //! capability survives into the program. [`plan`] probes once per build
 //! which walls this machine allows, and pages name exactly those.
 
+#[cfg(target_os = "linux")]
 mod cgroup;
+#[cfg(target_os = "linux")]
 mod enter;
+#[cfg(not(target_os = "linux"))]
+mod portable;
+#[cfg(target_os = "linux")]
 mod root;
+#[cfg(any(target_os = "macos", test))]
+mod seatbelt;
+#[cfg(not(target_os = "linux"))]
+use portable as cgroup;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -39,7 +48,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::{SandboxMode, SnippetConfig};
 
 pub use cgroup::RunCgroup;
+#[cfg(target_os = "linux")]
 pub use enter::enter;
+#[cfg(not(target_os = "linux"))]
+pub use portable::{RUN_HOME, enter};
+#[cfg(target_os = "linux")]
 pub use root::RUN_HOME;
 
 /// The name of the hidden command that raises the walls.
@@ -57,14 +70,30 @@ pub const SANDBOX_FAILED: i32 = 125;
 const DENY_VARIABLE: &str = "KILN_SANDBOX_DENY";
 
 /// The user a root builder's snippets run as: nobody.
+#[cfg(unix)]
 const NOBODY: u32 = 65534;
 
 /// Gives `path` to nobody, who a root builder's runs are, so that a run
 /// may write its own folder.
+#[cfg(unix)]
 pub fn give_to_nobody(path: &Path) -> std::io::Result<()> {
     let nobody = Some(rustix::process::Uid::from_raw(NOBODY));
     let group = Some(rustix::process::Gid::from_raw(NOBODY));
     rustix::fs::chown(path, nobody, group).map_err(std::io::Error::from)
+}
+
+/// Windows has no `nobody`: a run is the builder.
+#[cfg(not(unix))]
+pub fn give_to_nobody(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Whether kiln runs as root (whose snippets run as nobody).
+pub fn is_root() -> bool {
+    #[cfg(unix)]
+    return rustix::process::geteuid().is_root();
+    #[cfg(not(unix))]
+    return false;
 }
 
 /// What the walls are around.
@@ -93,6 +122,8 @@ pub struct Request {
     pub profile: Profile,
     pub namespaces: Namespaces,
     pub no_network: bool,
+    /// The file wall: Landlock on Linux; on macOS, Seatbelt, which walls
+    /// the network in too.
     pub landlock: bool,
     pub limits: Option<Limits>,
     /// Memory and processes are bounded by `cgroups`, not per process.
@@ -275,6 +306,8 @@ pub fn plan(config: &SnippetConfig, root: &Path) -> Result<Plan, String> {
     }
     plan.env.sort();
     plan.saw.sort();
+    #[cfg(not(target_os = "linux"))]
+    use portable::probe;
     let (probe, cgroups) = rayon::join(probe, cgroup::Cgroups::detect);
     let mut missing = probe.missing;
     let mut walls = probe.walls;
@@ -395,13 +428,15 @@ struct Probe {
     walls: Walls,
     missing: Vec<String>,
     namespaces: Namespaces,
+    /// The file wall: Landlock on Linux, Seatbelt on macOS.
     landlock: bool,
 }
 
 /// Tries the walls, strongest first, on a throwaway run of the helper
 /// itself (`--probe-inside`): the first that works is this build's.
+#[cfg(target_os = "linux")]
 fn probe() -> Probe {
-    let root = rustix::process::geteuid().is_root();
+    let root = is_root();
     let mut tries = vec![(Namespaces::Full, true), (Namespaces::Full, false)];
     if root {
         tries.extend([
@@ -469,7 +504,7 @@ fn try_walls(namespaces: Namespaces, landlock: bool) -> Result<(), String> {
         .prefix(&format!("kiln-probe-{}-", std::process::id()))
         .tempdir()
         .map_err(|e| e.to_string())?;
-    if rustix::process::geteuid().is_root() {
+    if is_root() {
         let _ = give_to_nobody(folder.path());
     }
     let isolated = namespaces != Namespaces::None;

@@ -1,0 +1,89 @@
+//! A run's output where there are no datagram queues to keep it in order
+//! (macOS, Windows): a pipe per stream, each read by a thread of its own,
+//! the chunks kept in the order they arrived. Within a stream the order is
+//! exact; between stdout and stderr it is as close as the reads came.
+
+use std::io::Read;
+use std::process::Stdio;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::Duration;
+
+use super::{Collector, Stream};
+
+pub struct Capture {
+    chunks: Receiver<(Stream, Vec<u8>)>,
+    /// A chunk `wait` received, for `drain` to take first.
+    early: std::cell::RefCell<Vec<(Stream, Vec<u8>)>>,
+}
+
+/// How long the last bytes may take to arrive once the run has ended (a
+/// process it left behind may hold a pipe open for longer).
+const LAST_BYTES: Duration = Duration::from_millis(200);
+
+/// Reads `pipe` to its end, sending each read as one chunk.
+fn read_all(mut pipe: std::io::PipeReader, stream: Stream, to: Sender<(Stream, Vec<u8>)>) {
+    let mut buffer = vec![0; 64 << 10];
+    while let Ok(n @ 1..) = pipe.read(&mut buffer) {
+        if to.send((stream, buffer[..n].to_vec())).is_err() {
+            return;
+        }
+    }
+}
+
+impl Capture {
+    /// The receiver, and the snippet's stdout and stderr (the collector
+    /// keeps the limit).
+    pub fn new(_limit: usize) -> std::io::Result<(Capture, Stdio, Stdio)> {
+        let (send, chunks) = channel();
+        let mut writers = Vec::new();
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let (reader, writer) = std::io::pipe()?;
+            let send = send.clone();
+            std::thread::spawn(move || read_all(reader, stream, send));
+            writers.push(Stdio::from(writer));
+        }
+        let stderr = writers.pop().unwrap_or_else(Stdio::null);
+        let stdout = writers.pop().unwrap_or_else(Stdio::null);
+        let capture = Capture {
+            chunks,
+            early: std::cell::RefCell::new(Vec::new()),
+        };
+        Ok((capture, stdout, stderr))
+    }
+
+    /// Nothing to watch: a wait wakes at least every 5 ms to look.
+    pub fn watch(&mut self, _pid: u32) {}
+
+    /// Waits up to `timeout` (5 ms at most) for output.
+    pub fn wait(&self, timeout: Duration) {
+        match self
+            .chunks
+            .recv_timeout(timeout.min(Duration::from_millis(5)))
+        {
+            Ok(chunk) => self.early.borrow_mut().push(chunk),
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+        }
+    }
+
+    /// Takes every chunk read so far, in the order they came.
+    pub fn drain(&self, collector: &mut Collector) {
+        let early = std::mem::take(&mut *self.early.borrow_mut());
+        for (stream, bytes) in early.into_iter().chain(self.chunks.try_iter()) {
+            collector.push(stream, &bytes);
+        }
+    }
+
+    /// Once the run has ended: takes the rest, until both pipes are closed
+    /// or the last bytes are overdue.
+    pub fn finish(&self, collector: &mut Collector) {
+        self.drain(collector);
+        let deadline = std::time::Instant::now() + LAST_BYTES;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok((stream, bytes)) => collector.push(stream, &bytes),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+}
