@@ -25,6 +25,10 @@ mod capture;
 #[path = "pipes.rs"]
 mod capture;
 use capture::Capture;
+// The pipes are tried on Linux too, in their own tests.
+#[cfg(all(test, target_os = "linux"))]
+#[path = "pipes.rs"]
+mod pipes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stream {

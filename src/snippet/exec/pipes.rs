@@ -87,3 +87,63 @@ impl Capture {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_streams_are_caught_whole_and_each_in_order() {
+        let (mut capture, stdout, stderr) = Capture::new(1 << 20).unwrap();
+        let mut child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "echo one; echo two >&2; head -c 300000 /dev/zero; echo three",
+            ])
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        capture.watch(child.id());
+        let mut collector = Collector::new(1 << 20);
+        while child.try_wait().unwrap().is_none() {
+            capture.wait(Duration::from_millis(50));
+            capture.drain(&mut collector);
+        }
+        capture.finish(&mut collector);
+        let (chunks, truncated) = collector.finish();
+        assert!(!truncated);
+        let text = |stream: Stream| -> String {
+            chunks
+                .iter()
+                .filter(|c| c.stream == stream)
+                .map(|c| c.text.as_str())
+                .collect()
+        };
+        let out = text(Stream::Stdout);
+        assert!(
+            out.starts_with("one\n") && out.ends_with("\0three\n"),
+            "{:?}",
+            &out[..8]
+        );
+        assert_eq!(out.len(), "one\n".len() + 300_000 + "three\n".len());
+        assert_eq!(text(Stream::Stderr), "two\n");
+    }
+
+    #[test]
+    fn output_past_the_limit_is_marked_truncated() {
+        let (capture, stdout, stderr) = Capture::new(100).unwrap();
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "head -c 5000 /dev/zero"])
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        child.wait().unwrap();
+        let mut collector = Collector::new(100);
+        capture.finish(&mut collector);
+        let (chunks, truncated) = collector.finish();
+        assert!(truncated);
+        assert_eq!(chunks.iter().map(|c| c.text.len()).sum::<usize>(), 100);
+    }
+}

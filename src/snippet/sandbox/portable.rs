@@ -8,7 +8,8 @@
 //!   the snippets' folders), plus rlimits. Nothing stops a process from
 //!   outliving its run but the kill of its process group.
 //! - Other Unix systems: rlimits only.
-//! - Windows: a clean environment only.
+//! - Windows: a clean environment, and a Job Object that ends whatever the
+//!   run started.
 //!
 //! Each run's page names exactly the walls it had.
 
@@ -77,15 +78,19 @@ pub(super) fn probe() -> Probe {
             std::env::consts::OS
         ));
     }
-    missing.push(format!(
-        "no PID namespace on {}: processes may outlive their run",
-        std::env::consts::OS
-    ));
+    // On Windows the run is a Job Object, which ends with it whatever it
+    // started (`exec` wraps it in one).
+    if !cfg!(windows) {
+        missing.push(format!(
+            "no PID namespace on {}: a process that leaves the run's group may outlive it",
+            std::env::consts::OS
+        ));
+    }
     Probe {
         walls: Walls {
             network: walled,
             files: walled,
-            processes: false,
+            processes: cfg!(windows),
             limits: if cfg!(unix) {
                 Scope::Process
             } else {
