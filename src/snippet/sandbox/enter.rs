@@ -11,38 +11,14 @@
 
 use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::root::{DEVICES, Result, build_root, cstring, open_sources, os_error, system_paths};
 use super::{DENY_VARIABLE, FAILURE_PREFIX, NOBODY, Namespaces, Profile, Request, SANDBOX_FAILED};
 
-/// `kiln-sandbox --request JSON [ARG…]` raises the walls and becomes the
-/// request's program, with `ARG…` after the request's own arguments;
-/// `--probe-inside` is the program of a probe. Returns only on failure.
-pub fn enter(args: &[OsString]) -> String {
-    match args {
-        [flag] if flag == "--probe-inside" => {
-            println!(
-                "{}",
-                serde_json::json!({ "uid": rustix::process::getuid().as_raw() })
-            );
-            std::process::exit(0)
-        }
-        [flag, json, rest @ ..] if flag == "--request" => {
-            match serde_json::from_slice::<Request>(json.as_bytes()) {
-                Ok(mut request) => {
-                    request.command.extend(rest.iter().cloned());
-                    run(&request)
-                }
-                Err(e) => format!("unreadable request: {e}"),
-            }
-        }
-        _ => "usage: kiln-sandbox --request JSON".to_owned(),
-    }
-}
-
-fn run(request: &Request) -> String {
+/// Raises the walls `request` asks for and becomes its program; returns
+/// only on failure.
+pub(super) fn run(request: &Request) -> String {
     // SAFETY: asks for SIGKILL when kiln's thread that started us ends.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     // Everything the run starts is counted in its cgroups.
@@ -385,33 +361,12 @@ fn loopback_up() -> Result<()> {
 /// limit is a second above the soft one, so the program gets `SIGXCPU`
 /// (which kiln names) rather than a bare `SIGKILL`.
 fn set_limits(limits: &super::Limits, per_run: bool, own_users: bool) -> Result<()> {
-    use rustix::process::{Resource, Rlimit, setrlimit};
-    let set = |resource: Resource, current: u64, maximum: u64, name: &str| {
-        setrlimit(
-            resource,
-            Rlimit {
-                current: Some(current),
-                maximum: Some(maximum),
-            },
-        )
-        .map_err(|e| format!("{name}: {e}"))
-    };
-    set(Resource::Fsize, limits.disk, limits.disk, "disk")?;
-    set(
-        Resource::Cpu,
-        limits.cpu_seconds,
-        limits.cpu_seconds + 1,
-        "CPU time",
-    )?;
+    use rustix::process::Resource;
+    super::set_file_and_cpu_limits(limits)?;
     if !per_run {
-        set(Resource::As, limits.memory, limits.memory, "memory")?;
+        super::set_rlimit(Resource::As, limits.memory, "memory")?;
         if own_users {
-            set(
-                Resource::Nproc,
-                limits.processes,
-                limits.processes,
-                "processes",
-            )?;
+            super::set_rlimit(Resource::Nproc, limits.processes, "processes")?;
         }
     }
     Ok(())

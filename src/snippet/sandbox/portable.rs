@@ -13,7 +13,6 @@
 //!
 //! Each run's page names exactly the walls it had.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 use super::{Limits, Probe, Request, Scope, Walls};
@@ -104,30 +103,9 @@ pub(super) fn probe() -> Probe {
     }
 }
 
-/// `kiln-sandbox --request JSON [ARG…]` raises the walls this system has
-/// and becomes (or, on Windows, runs) the request's program, with `ARG…`
-/// after its own arguments; `--probe-inside` is the program of a probe.
-/// Returns only on failure.
-pub fn enter(args: &[OsString]) -> String {
-    match args {
-        [flag] if flag == "--probe-inside" => {
-            println!("{{\"probe\":\"inside\"}}");
-            std::process::exit(0)
-        }
-        [flag, json, rest @ ..] if flag == "--request" => {
-            match serde_json::from_slice::<Request>(json.as_encoded_bytes()) {
-                Ok(mut request) => {
-                    request.command.extend(rest.iter().cloned());
-                    run(&request)
-                }
-                Err(e) => format!("unreadable request: {e}"),
-            }
-        }
-        _ => "usage: kiln-sandbox --request JSON".to_owned(),
-    }
-}
-
-fn run(request: &Request) -> String {
+/// Raises the walls `request` asks for and becomes its program; returns
+/// only on failure.
+pub(super) fn run(request: &Request) -> String {
     let Some((program, args)) = request.command.split_first() else {
         return "no program".to_owned();
     };
@@ -169,30 +147,12 @@ fn become_program(mut command: std::process::Command) -> String {
     }
 }
 
-/// Per-process limits: file size, CPU time (its hard limit a second above
-/// the soft one, so the program gets `SIGXCPU`), and address space.
+/// Per-process limits: file size and CPU time, and address space where
+/// the system takes it (macOS does not enforce one; there memory is left
+/// unbounded rather than the run refused).
 #[cfg(unix)]
 fn set_limits(limits: &Limits) -> Result<(), String> {
-    use rustix::process::{Resource, Rlimit, setrlimit};
-    let set = |resource: Resource, current: u64, maximum: u64, name: &str| {
-        setrlimit(
-            resource,
-            Rlimit {
-                current: Some(current),
-                maximum: Some(maximum),
-            },
-        )
-        .map_err(|e| format!("{name}: {e}"))
-    };
-    set(Resource::Fsize, limits.disk, limits.disk, "disk")?;
-    set(
-        Resource::Cpu,
-        limits.cpu_seconds,
-        limits.cpu_seconds + 1,
-        "CPU time",
-    )?;
-    // macOS does not enforce an address-space limit; where setting one
-    // fails, memory is left unbounded rather than the run refused.
-    let _ = set(Resource::As, limits.memory, limits.memory, "memory");
+    super::set_file_and_cpu_limits(limits)?;
+    let _ = super::set_rlimit(rustix::process::Resource::As, limits.memory, "memory");
     Ok(())
 }
