@@ -1,10 +1,11 @@
 //! Runs one snippet binary: inside its walls, in its own process group, no
 //! stdin, a deadline, and a cap on the output it keeps.
 //!
-//! Its stdout and stderr are two datagram sockets connected to one
+//! On Linux its stdout and stderr are two datagram sockets connected to one
 //! receiving socket, so every write lands in one queue in the order it was
 //! made, tagged by the socket it came from: output is shown exactly as it
 //! happened, however close together the writes of the two streams were.
+//! Elsewhere they are two pipes (see `pipes.rs`).
 
 use std::path::Path;
 use std::process::{Command, Stdio};

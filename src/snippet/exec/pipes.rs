@@ -35,20 +35,17 @@ impl Capture {
     /// keeps the limit).
     pub fn new(_limit: usize) -> std::io::Result<(Capture, Stdio, Stdio)> {
         let (send, chunks) = channel();
-        let mut writers = Vec::new();
-        for stream in [Stream::Stdout, Stream::Stderr] {
-            let (reader, writer) = std::io::pipe()?;
+        let (out_reader, stdout) = std::io::pipe()?;
+        let (err_reader, stderr) = std::io::pipe()?;
+        for (reader, stream) in [(out_reader, Stream::Stdout), (err_reader, Stream::Stderr)] {
             let send = send.clone();
             std::thread::spawn(move || read_all(reader, stream, send));
-            writers.push(Stdio::from(writer));
         }
-        let stderr = writers.pop().unwrap_or_else(Stdio::null);
-        let stdout = writers.pop().unwrap_or_else(Stdio::null);
         let capture = Capture {
             chunks,
             early: std::cell::RefCell::new(Vec::new()),
         };
-        Ok((capture, stdout, stderr))
+        Ok((capture, Stdio::from(stdout), Stdio::from(stderr)))
     }
 
     /// Nothing to watch: a wait wakes at least every 5 ms to look.

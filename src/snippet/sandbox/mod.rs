@@ -318,6 +318,8 @@ pub fn plan(config: &SnippetConfig, root: &Path) -> Result<Plan, String> {
             walls.limits = Scope::Run;
             plan.cgroups = Some(cgroups);
         }
+        // Windows has no per-process limits to fall back on either.
+        Err(why) if walls.limits == Scope::None => missing.push(format!("no limits ({why})")),
         Err(why) => missing.push(format!("limits per process only ({why})")),
     }
     if !missing.is_empty() {

@@ -115,18 +115,20 @@ pub(super) fn run(request: &Request) -> String {
     {
         return format!("the limits failed: {e}");
     }
-    let mut command = std::process::Command::new(program);
-    command.args(args).current_dir(&request.workdir);
     #[cfg(target_os = "macos")]
-    if request.landlock {
-        command = std::process::Command::new("/usr/bin/sandbox-exec");
-        command
+    let mut command = if request.landlock {
+        let mut seatbelt = std::process::Command::new("/usr/bin/sandbox-exec");
+        seatbelt
             .arg("-p")
             .arg(super::seatbelt::profile(request))
-            .arg(program)
-            .args(args)
-            .current_dir(&request.workdir);
-    }
+            .arg(program);
+        seatbelt
+    } else {
+        std::process::Command::new(program)
+    };
+    #[cfg(not(target_os = "macos"))]
+    let mut command = std::process::Command::new(program);
+    command.args(args).current_dir(&request.workdir);
     become_program(command)
 }
 
