@@ -149,6 +149,30 @@ pub struct SnippetConfig {
     /// A run's CPU time, such as `60s`.
     #[serde(deserialize_with = "deserialize_duration")]
     pub cpu_time: Duration,
+    /// `[snippets.python]`.
+    pub python: PythonConfig,
+}
+
+/// `[snippets.python]`: how Python snippets run.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PythonConfig {
+    /// The interpreter: `python3` from `PATH`, or a path.
+    pub interpreter: String,
+    /// What becomes of fenced ```` ```python ```` blocks without `run` in
+    /// their fence: only `show` them highlighted (the default, since an
+    /// imported knowledge base holds thousands of notebook cells), or
+    /// `run` them all.
+    pub inline: Inline,
+}
+
+impl Default for PythonConfig {
+    fn default() -> Self {
+        PythonConfig {
+            interpreter: "python3".to_owned(),
+            inline: Inline::Show,
+        }
+    }
 }
 
 /// The least memory a snippet may be given: a program needs this much to
@@ -194,6 +218,7 @@ impl Default for SnippetConfig {
             processes: 256,
             disk: 1 << 30,
             cpu_time: Duration::from_secs(60),
+            python: PythonConfig::default(),
         }
     }
 }

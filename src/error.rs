@@ -132,6 +132,18 @@ pub enum Error {
     #[error("`{rustc} -vV` failed: {stderr}")]
     RustcVersion { rustc: String, stderr: String },
 
+    #[error(
+        "cannot run the Python interpreter `{interpreter}` for Python snippets; install Python 3, or set `snippets.python.interpreter` in `kiln.toml`"
+    )]
+    NoPython {
+        interpreter: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("the Python interpreter `{interpreter}` cannot say what it is: {stderr}")]
+    PythonVersion { interpreter: String, stderr: String },
+
     #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Dependencies {
         path: PathBuf,
@@ -206,6 +218,8 @@ impl Error {
             | Error::BaseUrl { .. }
             | Error::NoRustc { .. }
             | Error::RustcVersion { .. }
+            | Error::NoPython { .. }
+            | Error::PythonVersion { .. }
             | Error::Search { .. }
             | Error::Sandbox { .. }
             | Error::EmptyTitle

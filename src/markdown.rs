@@ -44,14 +44,16 @@ pub struct Scan {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Candidate {
     /// A paragraph that is nothing but a link: a snippet if it links to a
-    /// `snippets/….rs` file.
+    /// `snippets/….rs` or `.py` file.
     LinkParagraph {
         event: usize,
         line: usize,
         dest: String,
     },
-    /// A fenced block whose language is `rust`.
-    RustFence {
+    /// A fenced block in a language kiln runs snippets in (`rust`,
+    /// `python`).
+    Fence {
+        language: crate::snippet::Language,
         event: usize,
         line: usize,
         info: String,
@@ -76,13 +78,15 @@ impl Scan {
                     }
                 }
                 Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))
-                    if fence_language(info) == "rust" =>
+                    if let Some(language) =
+                        crate::snippet::Language::of_fence(fence_language(info)) =>
                 {
                     let end = events[i..]
                         .iter()
                         .position(|e| matches!(e, Event::End(TagEnd::CodeBlock)))
                         .map_or(events.len(), |p| i + p);
-                    scan.candidates.push(Candidate::RustFence {
+                    scan.candidates.push(Candidate::Fence {
+                        language,
                         event: i,
                         line,
                         info: info.to_string(),

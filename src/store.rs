@@ -72,6 +72,9 @@ pub enum Area {
     /// The snippets' dependencies as cargo built them: records
     /// `deps/KEY.json` and cargo's own package and target folders.
     Deps,
+    /// Python snippets' virtual environments: the folder `python/KEY/`,
+    /// one per requirements file and interpreter.
+    Python,
     /// Each output folder's manifest, by the folder's path.
     Outputs,
     /// Compile and run folders, removed when done.
@@ -99,6 +102,7 @@ impl Area {
             Area::Search => "search",
             Area::Thumbs => "thumbs",
             Area::Deps => "deps",
+            Area::Python => "python",
             Area::Outputs => "outputs",
             Area::Scratch => "tmp",
             Area::Serve => "serve",
@@ -123,6 +127,9 @@ pub enum Record {
     Scans,
     /// The toolchain's version, by what identifies its files.
     Toolchain,
+    /// The Python interpreter's version and folders, by what identifies
+    /// its file.
+    Python,
     /// The build lock.
     Lock,
     /// When the caches were last pruned (its modification time).
@@ -134,6 +141,7 @@ impl Record {
         match self {
             Record::Scans => "scans.json",
             Record::Toolchain => "toolchain.json",
+            Record::Python => "python.json",
             Record::Lock => "build.lock",
             Record::Pruned => "pruned",
         }

@@ -57,25 +57,7 @@ pub fn run(args: Args) -> ExitCode {
         Ok(summary) => {
             let s = &summary.snippets;
             if s.snippets > 0 {
-                println!(
-                    "snippets: {} ({} cached{}), compiled in {} rustc invocation{}{}, {} failed, {}",
-                    s.snippets,
-                    s.cached,
-                    if s.ignored > 0 {
-                        format!(", {} ignored", s.ignored)
-                    } else {
-                        String::new()
-                    },
-                    s.rustc_invocations,
-                    plural(s.rustc_invocations),
-                    if s.cargo_ran {
-                        " (dependencies built by cargo)"
-                    } else {
-                        ""
-                    },
-                    s.failed,
-                    duration(s.elapsed)
-                );
+                println!("{}", snippet_line(s));
             }
             println!("{}", summary_line(&summary));
             if let Some(stale) = summary.stale {
@@ -174,4 +156,50 @@ fn remove_in_background(path: &Path) {
     if spawned.is_err() {
         let _ = std::fs::remove_dir_all(path);
     }
+}
+
+/// `snippets: 12 (11 cached, 1 ignored), compiled in 0 rustc invocations,
+/// 0 failed, 3 ms`, with Python's processes where the site has Python
+/// snippets.
+fn snippet_line(s: &kiln::snippet::SnippetStats) -> String {
+    use kiln::snippet::Language;
+    let ignored = if s.ignored > 0 {
+        format!(", {} ignored", s.ignored)
+    } else {
+        String::new()
+    };
+    let python = s.languages.contains(&Language::Python);
+    let mut work = Vec::new();
+    if s.languages.contains(&Language::Rust) || !python {
+        let cargo = if s.cargo_ran {
+            " (dependencies built by cargo)"
+        } else {
+            ""
+        };
+        work.push(format!(
+            "compiled in {} rustc invocation{}{cargo}",
+            s.rustc_invocations,
+            plural(s.rustc_invocations)
+        ));
+    }
+    if python {
+        let pip = if s.pip_ran {
+            " (packages installed by pip)"
+        } else {
+            ""
+        };
+        work.push(format!(
+            "{} Python process{}{pip}",
+            s.python_processes,
+            if s.python_processes == 1 { "" } else { "es" }
+        ));
+    }
+    format!(
+        "snippets: {} ({} cached{ignored}), {}, {} failed, {}",
+        s.snippets,
+        s.cached,
+        work.join(", "),
+        s.failed,
+        duration(s.elapsed)
+    )
 }

@@ -3,7 +3,7 @@
 
 use super::code_block_html;
 use crate::highlight::{Highlighter, escape_html};
-use crate::snippet::{Compile, Embed, Origin, Outcome, SnippetRun, Stream, Walls};
+use crate::snippet::{Compile, Embed, Language, Origin, Outcome, SnippetRun, Stream, Walls};
 
 /// Stands where a linked snippet could not be read; such a build fails,
 /// so this is only ever seen by `kiln check`.
@@ -23,7 +23,7 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
     let mut html = String::from("<figure class=\"snippet\">\n");
     let label = match &snippet.origin {
         Origin::Linked { path } => path.rsplit('/').next().unwrap_or(path).to_owned(),
-        Origin::Inline => "Rust".to_owned(),
+        Origin::Inline => snippet.language().name().to_owned(),
     };
     // The file, its mode and how it fared, at a glance.
     let (badge_class, badge) = match verdict.outcome {
@@ -44,13 +44,15 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
         "<figcaption class=\"snippet-title\"><span>{}</span><span>{flags}<span class=\"snippet-badge {badge_class}\">{badge}</span></span></figcaption>\n",
         escape_html(&label),
     ));
+    let language = snippet.language();
     html.push_str(&code_block_html(
-        "rust",
-        &highlighter.highlight("rust", &snippet.display),
+        language.token(),
+        &highlighter.highlight(language.token(), &snippet.display),
     ));
     match (&run.compile, &run.execution) {
         (Compile::Failed(diagnostics), _) => html.push_str(&format!(
-            "<div class=\"snippet-output\"><p class=\"snippet-output-label\">rustc said</p><pre tabindex=\"0\"><samp class=\"diagnostic\">{}</samp></pre></div>\n",
+            "<div class=\"snippet-output\"><p class=\"snippet-output-label\">{} said</p><pre tabindex=\"0\"><samp class=\"diagnostic\">{}</samp></pre></div>\n",
+            language.checker(),
             ansi_html(diagnostics)
         )),
         (Compile::Succeeded, Some(execution)) => {
@@ -83,7 +85,8 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
         Outcome::Passed => "ok",
         Outcome::Failed => "fail",
     };
-    let provenance = provenance_html(run, &snippet.options.edition, crates);
+    let edition = (language == Language::Rust).then_some(snippet.options.edition.as_str());
+    let provenance = provenance_html(run, edition, crates);
     html.push_str(&format!(
         "<p class=\"snippet-status\"><span class=\"{status_class}\">{}</span>{provenance}</p>\n</figure>\n",
         escape_html(&verdict.status)
@@ -93,11 +96,11 @@ pub(super) fn snippet_html(embed: &Embed, highlighter: &Highlighter) -> String {
 
 /// What produced the output, for its panel: the same on a cached build as
 /// on the one that ran it.
-fn provenance_html(run: &SnippetRun, edition: &str, crates: &[(String, String)]) -> String {
+fn provenance_html(run: &SnippetRun, edition: Option<&str>, crates: &[(String, String)]) -> String {
     let mut provenance: Vec<String> = Vec::new();
     if !run.toolchain.is_empty() {
         provenance.push(run.toolchain.clone());
-        provenance.push(format!("edition {edition}"));
+        provenance.extend(edition.map(|edition| format!("edition {edition}")));
     }
     provenance.extend(
         crates

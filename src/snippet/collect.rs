@@ -1,5 +1,6 @@
 //! Finds every snippet of the site: paragraphs that are only a link to a
-//! `snippets/*.rs` file, and fenced `rust` blocks.
+//! `snippets/*.rs` or `snippets/*.py` file, fenced `rust` blocks, and the
+//! fenced `python` blocks that are to run.
 
 use std::path::Path;
 
@@ -7,9 +8,9 @@ use rayon::prelude::*;
 
 use super::doctest::{prepare, split_hidden_lines};
 use super::options::{inline_options, linked_options};
-use super::{Origin, SNIPPET_DIR, Snippet};
+use super::{Language, Origin, SNIPPET_DIR, Snippet, doctest::PreparedCode};
 use crate::boundary::Boundary;
-use crate::config::SnippetConfig;
+use crate::config::{Inline, SnippetConfig};
 use crate::content::Article;
 use crate::error::Error;
 use crate::markdown::{Candidate, Scan};
@@ -66,23 +67,27 @@ fn collect_in_article(
         match candidate {
             Candidate::LinkParagraph { event, line, dest } => {
                 let (i, line) = (*event, *line);
-                let Some(path) = linked_snippet(dest, article, routes) else {
+                let Some((path, language)) = linked_snippet(dest, article, routes) else {
                     continue;
                 };
                 let read = read_snippet((root, boundary), &path).and_then(|source| {
-                    linked_options(&source, config)
+                    linked_options(&source, language, config)
                         .map(|(options, display)| (source, options, display))
                 });
                 match read {
                     Ok((source, options, display)) => {
                         let file_name = path.clone();
+                        let code = match language {
+                            Language::Rust => prepare(&source, file_name, 0),
+                            Language::Python => PreparedCode::plain(source, file_name, 0),
+                        };
                         found.snippets.push(Snippet {
                             article: index,
                             event: i,
                             line,
                             origin: Origin::Linked { path },
                             display,
-                            code: prepare(&source, file_name, 0),
+                            code,
                             options,
                         });
                     }
@@ -97,26 +102,41 @@ fn collect_in_article(
                     }
                 }
             }
-            // Shown as plain code, as the site asks.
-            Candidate::RustFence { .. } if config.inline == crate::config::Inline::Show => {}
-            Candidate::RustFence {
+            Candidate::Fence {
+                language,
                 event,
                 line,
                 info,
                 code,
             } => {
+                if !runs_inline(*language, info, config) {
+                    // Shown as plain code, as the site (or the fence) asks.
+                    continue;
+                }
                 let (i, line) = (*event, *line);
-                let (shown, compiled) = split_hidden_lines(code);
+                // rustdoc's hidden lines are Rust's: `# ` is a comment in
+                // Python.
+                let (shown, compiled) = match language {
+                    Language::Rust => split_hidden_lines(code),
+                    Language::Python => (code.clone(), code.clone()),
+                };
                 match inline_options(info, &shown, config) {
-                    Ok((options, display)) => found.snippets.push(Snippet {
-                        article: index,
-                        event: i,
-                        line,
-                        origin: Origin::Inline,
-                        display,
-                        code: prepare(&compiled, article_file(article, routes), line),
-                        options,
-                    }),
+                    Ok((options, display)) => {
+                        let file = article_file(article, routes);
+                        let code = match language {
+                            Language::Rust => prepare(&compiled, file, line),
+                            Language::Python => PreparedCode::plain(compiled, file, line),
+                        };
+                        found.snippets.push(Snippet {
+                            article: index,
+                            event: i,
+                            line,
+                            origin: Origin::Inline,
+                            display,
+                            code,
+                            options,
+                        });
+                    }
                     // Shown as plain code: the block is no snippet kiln can run.
                     Err(message) => found.errors.push(Error::Snippet {
                         article: article.source.clone(),
@@ -156,15 +176,30 @@ fn read_snippet((root, boundary): (&Path, &Boundary), path: &str) -> Result<Stri
     }
 }
 
-/// The snippet file a lone link leads to, if it is a `snippets/….rs` file.
-fn linked_snippet(dest: &str, article: &Article, routes: &Routes) -> Option<String> {
+/// The snippet file a lone link leads to and its language, if it is a
+/// `snippets/….rs` or `.py` file.
+fn linked_snippet(dest: &str, article: &Article, routes: &Routes) -> Option<(String, Language)> {
     let resolved = routes.resolve(article.rel_dir(), dest)?;
     match resolved.target {
-        Target::Other(path)
-            if path.starts_with(&format!("{SNIPPET_DIR}/")) && path.ends_with(".rs") =>
-        {
-            Some(path)
+        Target::Other(path) if path.starts_with(&format!("{SNIPPET_DIR}/")) => {
+            let language = Language::of_file(&path)?;
+            Some((path, language))
         }
         _ => None,
+    }
+}
+
+/// Whether a fenced block in `language` is a snippet to run: Rust's when
+/// `snippets.inline` is `run`; Python's when its fence says `run` or
+/// `snippets.python.inline` is `run`.
+fn runs_inline(language: Language, info: &str, config: &SnippetConfig) -> bool {
+    match language {
+        Language::Rust => config.inline == Inline::Run,
+        Language::Python => {
+            config.python.inline == Inline::Run
+                || crate::markdown::fence_words(info)
+                    .skip(1)
+                    .any(|w| w == "run")
+        }
     }
 }

@@ -363,7 +363,7 @@ fn shareable(snippet: &Snippet, crates: &[String]) -> bool {
 /// A fresh work folder for this build's compiles under `scratch` (in the
 /// cache), named for this process so that a later build can remove what
 /// an interrupted one left.
-fn scratch_dir(scratch: &Path) -> Result<tempfile::TempDir, Error> {
+pub(super) fn scratch_dir(scratch: &Path) -> Result<tempfile::TempDir, Error> {
     let fail = |source| Error::Write {
         path: scratch.to_owned(),
         source,

@@ -22,6 +22,18 @@ pub struct PreparedCode {
 }
 
 impl PreparedCode {
+    /// Code that is run as written, in a language with no implicit
+    /// `main` or crate attributes (Python).
+    pub fn plain(code: String, file_name: String, offset: usize) -> PreparedCode {
+        PreparedCode {
+            crate_attrs: String::new(),
+            wrapper: None,
+            code,
+            file_name,
+            offset,
+        }
+    }
+
     /// The crate's name: `snippet`, or what `#![crate_name = "…"]` says
     /// (rustc wants the two to agree).
     pub fn crate_name(&self) -> &str {

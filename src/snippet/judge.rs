@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::options::{Mode, SnippetOptions};
-use super::{Compile, Execution, Exit, LimitHit, SnippetRun};
+use super::{Compile, Execution, Exit, Language, LimitHit, SnippetRun};
 
 /// How a run turned out against its options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,10 +66,11 @@ pub fn judge(options: &SnippetOptions, inline: bool, run: &SnippetRun) -> Verdic
             return Verdict::passed("rustc rejects it, as expected");
         }
         (Compile::Failed(diagnostics), _, _) => {
-            return Verdict::failed(
-                "does not compile",
-                format!("does not compile:\n{}", diagnostics.trim_end()),
-            );
+            let what = match options.language {
+                Language::Rust => "does not compile",
+                Language::Python => "is not valid Python",
+            };
+            return Verdict::failed(what, format!("{what}:\n{}", diagnostics.trim_end()));
         }
         (Compile::Succeeded, Mode::CompileFail, _) => {
             return Verdict::failed(
@@ -84,6 +85,9 @@ pub fn judge(options: &SnippetOptions, inline: bool, run: &SnippetRun) -> Verdic
     let tail = || output_tail(execution);
     if let Some(limit) = limit_hit(options, execution) {
         return Verdict::failed(ran(limit.clone()), format!("{limit}{}", tail()));
+    }
+    if options.language == Language::Python {
+        return judge_python(options, execution, inline, &ran, &tail);
     }
     match (&execution.exit, options.should_panic) {
         (Exit::Code(0), false) => Verdict::passed(ran("exit status 0".to_owned())),
@@ -104,7 +108,78 @@ pub fn judge(options: &SnippetOptions, inline: bool, run: &SnippetRun) -> Verdic
             };
             Verdict::failed(ran(format!("exit status {code}")), problem)
         }
-        (Exit::Signal(signal), _) => {
+        (exit, _) => ended_otherwise(exit, (options, inline), &ran, &tail),
+    }
+}
+
+/// A Python run: a pass is exit status 0, or under `should_fail` any other
+/// status (an uncaught exception exits with 1).
+fn judge_python(
+    options: &SnippetOptions,
+    execution: &Execution,
+    inline: bool,
+    ran: &dyn Fn(String) -> String,
+    tail: &dyn Fn() -> String,
+) -> Verdict {
+    let raised = execution.output.iter().any(|c| {
+        c.stream == super::Stream::Stderr && c.text.contains("Traceback (most recent call last):")
+    });
+    match (&execution.exit, options.should_fail) {
+        (Exit::Code(0), false) => Verdict::passed(ran("exit status 0".to_owned())),
+        (Exit::Code(0), true) => Verdict::failed(
+            ran("exit status 0".to_owned()),
+            format!("exited normally, but it is marked `should_fail`{}", tail()),
+        ),
+        (Exit::Code(code), true) => {
+            let what = if raised {
+                "raised, as expected"
+            } else {
+                "failed, as expected"
+            };
+            Verdict::passed(ran(format!("{what} (exit status {code})")))
+        }
+        (Exit::Code(code), false) => {
+            let mark = if inline {
+                "`should_fail` in the fence: ```` ```python,run,should_fail ````"
+            } else {
+                "with a first line `# kiln: should_fail` in the file"
+            };
+            let what = if raised {
+                "raised an exception".to_owned()
+            } else {
+                format!("exited with status {code}")
+            };
+            Verdict::failed(
+                ran(if raised {
+                    "raised an exception".to_owned()
+                } else {
+                    format!("exit status {code}")
+                }),
+                format!(
+                    "{what} (if the failure is the point, mark it {mark}){}",
+                    tail()
+                ),
+            )
+        }
+        (exit, _) => ended_otherwise(exit, (options, inline), ran, tail),
+    }
+}
+
+/// A run that did not end with a status of its own: a signal, the
+/// timeout, or no start at all.
+fn ended_otherwise(
+    exit: &Exit,
+    (options, inline): (&SnippetOptions, bool),
+    ran: &dyn Fn(String) -> String,
+    tail: &dyn Fn() -> String,
+) -> Verdict {
+    let comment = options.language.comment();
+    let fence = match options.language {
+        Language::Rust => "rust",
+        Language::Python => "python,run",
+    };
+    match exit {
+        Exit::Signal(signal) => {
             let name = signal_name(*signal)
                 .map(|name| format!(" ({name})"))
                 .unwrap_or_default();
@@ -113,31 +188,38 @@ pub fn judge(options: &SnippetOptions, inline: bool, run: &SnippetRun) -> Verdic
                 format!("was killed by signal {signal}{name}{}", tail()),
             )
         }
-        (Exit::TimedOut, _) => Verdict::failed(
+        Exit::TimedOut => Verdict::failed(
             ran("stopped at the timeout".to_owned()),
             format!(
                 "was stopped after {:?}, its timeout (set a longer one with {}, or `snippets.timeout` in `kiln.toml`){}",
                 options.timeout,
                 if inline {
-                    "`timeout=30s` in the fence (```` ```rust,timeout=30s ````) or a first line `// kiln: timeout = 30s`"
+                    format!(
+                        "`timeout=30s` in the fence (```` ```{fence},timeout=30s ````) or a first line `{comment} kiln: timeout = 30s`"
+                    )
                 } else {
-                    "a first line `// kiln: timeout = 30s` in the file"
+                    format!("a first line `{comment} kiln: timeout = 30s` in the file")
                 },
                 tail()
             ),
         ),
-        (Exit::Error(message), _) => {
+        Exit::Error(message) => {
             Verdict::failed(ran(message.clone()), format!("could not be run: {message}"))
         }
+        Exit::Code(code) => Verdict::failed(
+            ran(format!("exit status {code}")),
+            format!("exited with status {code}{}", tail()),
+        ),
     }
 }
 
 /// The sandbox limit a failed run ran into, named with how to raise it.
 fn limit_hit(options: &SnippetOptions, execution: &Execution) -> Option<String> {
     let output: String = execution.output.iter().map(|c| c.text.as_str()).collect();
+    let comment = options.language.comment();
     let raise = |setting: &str, value: &str| {
         format!(
-            "; raise it with `// kiln: {setting} = {value}` (or `{setting}={value}` in the fence) or `snippets.{setting}` in `kiln.toml`"
+            "; raise it with `{comment} kiln: {setting} = {value}` (or `{setting}={value}` in the fence) or `snippets.{setting}` in `kiln.toml`"
         )
     };
     let memory = || {
@@ -231,7 +313,8 @@ pub fn check_golden(root: &Path, path: &str, run: &SnippetRun, bless: bool) -> R
     if run.execution.is_none() {
         return Ok(());
     }
-    let golden_rel = format!("{}.stdout", path.trim_end_matches(".rs"));
+    let stem = path.rsplit_once('.').map_or(path, |(stem, _)| stem);
+    let golden_rel = format!("{stem}.stdout");
     let golden = root.join(&golden_rel);
     let actual = run.stdout();
     if bless {

@@ -1,11 +1,14 @@
-//! Rust snippets: collect every snippet of the site, key and cache them,
-//! compile the misses (merged into one crate where possible), run them, and
-//! judge each run against its options and golden output.
+//! Snippets: collect every snippet of the site, key and cache them, run
+//! the misses through their language's runner, and judge each run against
+//! its options and golden output.
 //!
-//! A snippet is either a paragraph that is only a link to a `.rs` file under
-//! `snippets/`, or a fenced ```` ```rust ```` block (rustdoc conventions).
-//! [`collect`] finds them, [`options`] and [`doctest`] read them, [`compile`]
-//! and [`exec`] build and run them, and [`judge`] decides each verdict.
+//! A snippet is either a paragraph that is only a link to a `.rs` or `.py`
+//! file under `snippets/`, or a fenced ```` ```rust ```` block (rustdoc
+//! conventions), or a fenced ```` ```python,run ```` block.
+//! [`collect`] finds them, [`options`] and [`doctest`] read them, a
+//! [`runner`] per language ([`rust`]: [`compile`] then [`exec`];
+//! [`python`]) runs them inside the same walls, and [`judge`] decides each
+//! verdict.
 
 mod collect;
 mod compile;
@@ -14,9 +17,13 @@ mod doctest;
 mod environment;
 mod exec;
 mod judge;
+mod language;
 mod local_crates;
 mod options;
 mod place;
+mod python;
+mod runner;
+mod rust;
 mod sandbox;
 mod toolchain;
 
@@ -25,7 +32,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::SnippetConfig;
@@ -38,6 +44,7 @@ pub use deps::{Dependencies, Extern, MANIFEST, crates_used};
 pub use doctest::{PreparedCode, prepare, split_hidden_lines};
 pub use exec::{Chunk, Execution, Exit, LimitHit, Stream};
 pub use judge::{Outcome, Verdict, judge, signal_name};
+pub use language::Language;
 pub use options::{Mode, SnippetOptions};
 pub use sandbox::{
     COMMAND as SANDBOX_COMMAND, FAILURE_PREFIX as SANDBOX_FAILURE_PREFIX, SANDBOX_FAILED, Scope,
@@ -80,6 +87,10 @@ impl Snippet {
             Origin::Linked { path } => format!("snippet `{path}`"),
             Origin::Inline => "inline snippet".to_owned(),
         }
+    }
+
+    pub fn language(&self) -> Language {
+        self.options.language
     }
 
     /// Whether it is a fenced block in the article.
@@ -128,6 +139,18 @@ pub enum Compile {
 }
 
 impl SnippetRun {
+    /// A run that went no further than `compile`: nothing ran yet.
+    pub fn compiled(compile: Compile) -> SnippetRun {
+        SnippetRun {
+            compile,
+            execution: None,
+            toolchain: String::new(),
+            ran_at: None,
+            walls: None,
+            saw: Vec::new(),
+        }
+    }
+
     /// Everything the program wrote to stdout.
     pub fn stdout(&self) -> String {
         self.execution
@@ -192,6 +215,12 @@ pub struct SnippetStats {
     pub rustc_invocations: usize,
     /// Whether cargo built the snippets' dependencies in this build.
     pub cargo_ran: bool,
+    /// The languages of the site's snippets.
+    pub languages: Vec<Language>,
+    /// Python processes started for checks and runs.
+    pub python_processes: usize,
+    /// Whether pip installed the Python snippets' packages in this build.
+    pub pip_ran: bool,
     pub failed: usize,
     pub elapsed: Duration,
 }
@@ -208,45 +237,6 @@ pub struct RunOptions<'a> {
     pub offline: bool,
 }
 
-/// Everything a snippet's run depends on: its cache key, hashed once.
-/// Every input is a field, so an input that is not keyed does not compile.
-#[derive(Serialize)]
-struct SnippetKey<'a> {
-    /// Changes when kiln does something else with the same inputs.
-    version: &'static str,
-    environment: &'a KeyEnvironment<'a>,
-    options: &'a SnippetOptions,
-    output_limit: usize,
-    file_name: &'a str,
-    /// The crate rustc compiles.
-    code: String,
-}
-
-/// What every snippet of a build shares in its key.
-#[derive(Serialize)]
-struct KeyEnvironment<'a> {
-    /// `rustc -vV`.
-    compiler: &'a str,
-    /// The key of the dependencies' build, if there are any.
-    dependencies: Option<&'a str>,
-    sandbox: sandbox::SandboxKey,
-    /// cargo's package variables.
-    package: &'a [(String, String)],
-}
-
-/// The cache key of a snippet.
-fn snippet_key(snippet: &Snippet, environment: &KeyEnvironment<'_>, output_limit: usize) -> String {
-    let key = SnippetKey {
-        version: "kiln-snippet-v5",
-        environment,
-        options: &snippet.options,
-        output_limit,
-        file_name: &snippet.code.file_name,
-        code: snippet.code.standalone(),
-    };
-    crate::store::key(&key)
-}
-
 /// Everything the snippet stage produced: the runs (failed ones too, so a
 /// page or a check can still show them), its figures, and every snippet
 /// that did not do what its options expect.
@@ -257,9 +247,9 @@ pub struct SnippetOutcome {
     pub failures: Vec<Error>,
 }
 
-/// Compiles and runs every snippet that the cache does not hold, then
-/// judges every snippet. `Err` only when the stage itself cannot work (no
-/// rustc, an unwritable cache).
+/// Compiles and runs every snippet that the cache does not hold, each
+/// through its language's runner, then judges every snippet. `Err` only
+/// when the stage itself cannot work (no rustc, an unwritable cache).
 pub fn run_snippets(
     collected: Collected,
     articles: &[Article],
@@ -273,34 +263,18 @@ pub fn run_snippets(
         errors: mut failures,
     } = collected;
     let store = options.store;
-    let needs_compiler = snippets.iter().any(|s| s.options.mode != Mode::Ignore);
-    let toolchain = if needs_compiler {
-        Some(toolchain::Toolchain::detect(store)?)
-    } else {
-        None
-    };
-    let compiler = toolchain.as_ref().map(|t| t.version.as_str()).unwrap_or("");
-    let deps = match &toolchain {
-        Some(_) => deps::build_dependencies(deps::DepsOptions {
-            root: &options.root,
-            store,
-            compiler,
-            offline: options.offline,
-        })?,
-        None => None,
-    };
-    let cargo_ran = deps.as_ref().is_some_and(|(_, ran)| *ran);
-    let deps = deps.map(|(deps, _)| deps);
-    let package = environment::package_env(&options.root);
-    let environment = KeyEnvironment {
-        compiler,
-        dependencies: deps.as_ref().map(|d| d.key.as_str()),
-        sandbox: sandbox::SandboxKey::of(config),
-        package: &package,
+    let snippets_languages: Vec<Language> = snippets.iter().map(Snippet::language).collect();
+    let rust = rust::RustRunner::prepare(&snippets, config, options)?;
+    let python = python::PythonRunner::prepare(&snippets, config, options)?;
+    let runner = |language: Language| -> &dyn runner::Runner {
+        match language {
+            Language::Rust => &rust,
+            Language::Python => &python,
+        }
     };
     let keys: Vec<String> = snippets
         .iter()
-        .map(|s| snippet_key(s, &environment, config.output_limit))
+        .map(|s| runner(s.language()).key(s))
         .collect();
     let Lookup {
         mut runs,
@@ -309,45 +283,68 @@ pub fn run_snippets(
         ignored,
     } = look_up(&snippets, &keys, store);
     let mut rustc_invocations = 0;
-    if let (Some(toolchain), false) = (&toolchain, misses.is_empty()) {
+    let mut python_processes = 0;
+    if !misses.is_empty() {
         let plan =
             sandbox::plan(config, &options.root).map_err(|message| Error::Sandbox { message })?;
         let scratch = store.folder(Area::Scratch);
         let pages = pages_of(&snippets, &keys);
-        let env = compile::CompileEnv {
-            plan: plan.walls.is_some().then_some(&plan),
-            package: &package,
-            deps: deps.as_ref(),
+        let stage = runner::Stage {
+            config,
+            plan: &plan,
             pages: &pages,
             scratch: &scratch,
         };
-        let (fresh, invocations) = compile_and_run(&misses, (toolchain, env), (config, &plan))?;
-        rustc_invocations = invocations;
-        for (key, run) in fresh {
-            if lasting(&run) {
-                store.store_json(&store.entry(Area::Runs, &key, "json"), &run)?;
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%d %H:%M UTC")
+            .to_string();
+        for language in Language::ALL {
+            let mine: Vec<(String, &Snippet)> = misses
+                .iter()
+                .filter(|(_, s)| s.language() == language)
+                .cloned()
+                .collect();
+            if mine.is_empty() {
+                continue;
             }
-            runs.insert(key, Arc::new(run));
+            let ran = runner(language).run(&mine, &stage)?;
+            match language {
+                Language::Rust => rustc_invocations += ran.invocations,
+                Language::Python => python_processes += ran.invocations,
+            }
+            for (key, mut run) in ran.runs {
+                if run.execution.is_some() {
+                    run.ran_at = Some(now.clone());
+                    run.saw = plan.saw.clone();
+                }
+                if lasting(&run) {
+                    store.store_json(&store.entry(Area::Runs, &key, "json"), &run)?;
+                }
+                runs.insert(key, Arc::new(run));
+            }
         }
     }
     let placing = place::Placing {
         runs: &runs,
         cached: &cached,
-        externs: deps
-            .as_ref()
-            .map(|d| d.externs.as_slice())
-            .unwrap_or_default(),
+        packages: &|snippet: &Snippet| runner(snippet.language()).packages(snippet),
         articles,
         options,
     };
     let placed = placing.place(snippets, keys, unavailable);
     failures.extend(placed.failures);
+    let mut languages: Vec<Language> = snippets_languages;
+    languages.sort();
+    languages.dedup();
     let stats = SnippetStats {
+        languages,
+        python_processes,
+        pip_ran: python.pip_ran,
         snippets: placed.count,
         cached: cached.len(),
         ignored,
         rustc_invocations,
-        cargo_ran,
+        cargo_ran: rust.cargo_ran,
         failed: placed.failed,
         elapsed: started.elapsed(),
     };
@@ -404,15 +401,10 @@ fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], store: &Store) -> Looku
             continue;
         }
         if snippet.options.mode == Mode::Ignore {
-            let run = SnippetRun {
-                compile: Compile::Skipped,
-                execution: None,
-                toolchain: String::new(),
-                ran_at: None,
-                walls: None,
-                saw: Vec::new(),
-            };
-            runs.insert(key.clone(), Arc::new(run));
+            runs.insert(
+                key.clone(),
+                Arc::new(SnippetRun::compiled(Compile::Skipped)),
+            );
             ignored += 1;
             continue;
         }
@@ -439,131 +431,14 @@ fn look_up<'a>(snippets: &'a [Snippet], keys: &[String], store: &Store) -> Looku
     }
 }
 
-/// Compiles (merged where possible) and runs the misses, with a progress
-/// bar; returns each key's run and the number of rustc invocations.
-fn compile_and_run(
-    misses: &[(String, &Snippet)],
-    (toolchain, env): (&toolchain::Toolchain, compile::CompileEnv<'_>),
-    (config, plan): (&SnippetConfig, &sandbox::Plan),
-) -> Result<(Vec<(String, SnippetRun)>, usize), Errors> {
-    let progress = indicatif::ProgressBar::new(misses.len() as u64 * 2);
+/// A progress bar for a runner's work, with its first message.
+fn progress_bar(len: u64, message: &'static str) -> indicatif::ProgressBar {
+    let progress = indicatif::ProgressBar::new(len);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    progress.set_message("compiling snippets");
-    let built = compile::compile_all(misses, (toolchain, env), &progress, compile::Merge::Allowed)
-        .map_err(Errors::from)?;
-    let mut invocations = built.invocations;
-    progress.set_message("running snippets");
-    let mut fresh = build_and_run(misses, &built, (config, plan), &progress);
-    // A run that went wrong inside a merged binary is redone alone, so
-    // that its panic message names the snippet's own file and lines.
-    let retry: Vec<(String, &Snippet)> = misses
-        .iter()
-        .zip(&fresh)
-        .filter(|((key, snippet), (_, run))| {
-            matches!(
-                built.results.get(key),
-                Some(compile::Compiled::Binary { arg: Some(_), .. })
-            ) && judge(&snippet.options, snippet.is_inline(), run).is_failure()
-        })
-        .map(|((key, snippet), _)| (key.clone(), *snippet))
-        .collect();
-    if !retry.is_empty() {
-        let alone =
-            compile::compile_all(&retry, (toolchain, env), &progress, compile::Merge::Never)
-                .map_err(Errors::from)?;
-        invocations += alone.invocations;
-        for (key, run) in build_and_run(&retry, &alone, (config, plan), &progress) {
-            if let Some(slot) = fresh.iter_mut().find(|(k, _)| *k == key) {
-                slot.1 = run;
-            }
-        }
-    }
-    progress.finish_and_clear();
-    let now = jiff::Timestamp::now()
-        .strftime("%Y-%m-%d %H:%M UTC")
-        .to_string();
-    for (_, run) in &mut fresh {
-        run.toolchain = toolchain.describe();
-        if run.execution.is_some() {
-            run.ran_at = Some(now.clone());
-            run.saw = plan.saw.clone();
-        }
-        if let Compile::Failed(diagnostics) = &mut run.compile {
-            *diagnostics = toolchain.tidy(diagnostics);
-        }
-        for chunk in run.execution.iter_mut().flat_map(|e| &mut e.output) {
-            chunk.text = toolchain.tidy(&chunk.text);
-        }
-    }
-    Ok((fresh, invocations))
-}
-
-/// Runs every compiled unit (in parallel) and pairs each key with its run.
-fn build_and_run(
-    units: &[(String, &Snippet)],
-    built: &compile::Built,
-    (config, plan): (&SnippetConfig, &sandbox::Plan),
-    progress: &indicatif::ProgressBar,
-) -> Vec<(String, SnippetRun)> {
-    units
-        .par_iter()
-        .map(|(key, snippet)| {
-            let run = match built.results.get(key) {
-                Some(compile::Compiled::Binary { path, arg }) => {
-                    let options = &snippet.options;
-                    // A snippet that asks for the network keeps the other walls.
-                    let walls = plan.walls.clone().map(|walls| Walls {
-                        network: walls.network && !options.network,
-                        ..walls
-                    });
-                    let spec = exec::RunSpec {
-                        timeout: options.timeout,
-                        output_limit: config.output_limit,
-                        sandbox: walls.as_ref().map(|walls| exec::Sandboxed {
-                            plan,
-                            walls,
-                            limits: sandbox::Limits {
-                                memory: options.memory,
-                                processes: options.processes,
-                                disk: options.disk,
-                                cpu_seconds: plan.cpu_seconds,
-                            },
-                        }),
-                    };
-                    let execution = (options.mode == Mode::Run)
-                        .then(|| exec::execute(path, arg.as_deref(), &spec));
-                    SnippetRun {
-                        compile: Compile::Succeeded,
-                        execution,
-                        toolchain: String::new(),
-                        ran_at: None,
-                        walls,
-                        saw: Vec::new(),
-                    }
-                }
-                Some(compile::Compiled::Failed(diagnostics)) => SnippetRun {
-                    compile: Compile::Failed(diagnostics.clone()),
-                    execution: None,
-                    toolchain: String::new(),
-                    ran_at: None,
-                    walls: None,
-                    saw: Vec::new(),
-                },
-                None => SnippetRun {
-                    compile: Compile::Failed("kiln lost track of this snippet's build".into()),
-                    execution: None,
-                    toolchain: String::new(),
-                    ran_at: None,
-                    walls: None,
-                    saw: Vec::new(),
-                },
-            };
-            progress.inc(1);
-            (key.clone(), run)
-        })
-        .collect()
+    progress.set_message(message);
+    progress
 }

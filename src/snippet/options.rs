@@ -1,10 +1,13 @@
 //! A snippet's options: rustdoc's attributes after a fence's language
-//! (`rust,no_run,edition2024`), or a linked file's `// kiln: …` line.
+//! (`rust,no_run,edition2024`), or a linked file's `// kiln: …` line
+//! (`# kiln: …` in Python). One table lists every option and the
+//! languages it means something in.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::Language;
 use crate::config::{EDITIONS, MIN_DISK, MIN_MEMORY, SnippetConfig, parse_duration, parse_size};
 use crate::markdown::fence_words;
 
@@ -35,9 +38,17 @@ impl Mode {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SnippetOptions {
+    /// Not part of the key as an option: each language keys its snippets
+    /// apart.
+    #[serde(skip)]
+    pub language: Language,
     pub mode: Mode,
     /// A run passes only if it panics.
     pub should_panic: bool,
+    /// A run passes only if it fails: a non-zero exit, such as an uncaught
+    /// exception (Python's `should_fail`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub should_fail: bool,
     pub edition: String,
     pub timeout: Duration,
     /// Run with the network (no network namespace).
@@ -52,10 +63,12 @@ pub struct SnippetOptions {
 
 impl SnippetOptions {
     /// A plain run with the site's defaults.
-    fn defaults(config: &SnippetConfig) -> SnippetOptions {
+    pub(super) fn defaults(language: Language, config: &SnippetConfig) -> SnippetOptions {
         SnippetOptions {
+            language,
             mode: Mode::Run,
             should_panic: false,
+            should_fail: false,
             edition: config.edition.clone(),
             timeout: config.timeout,
             network: false,
@@ -71,7 +84,9 @@ impl SnippetOptions {
     /// whole program). The run's limits need not match: each snippet still
     /// runs by itself.
     pub fn merge_group(&self) -> Option<&str> {
-        let merges = matches!(self.mode, Mode::Run | Mode::NoRun) && !self.should_panic;
+        let merges = matches!(self.mode, Mode::Run | Mode::NoRun)
+            && !self.should_panic
+            && self.language == Language::Rust;
         merges.then_some(self.edition.as_str())
     }
 
@@ -80,6 +95,9 @@ impl SnippetOptions {
         let mut flags: Vec<&'static str> = self.mode.attribute().into_iter().collect();
         if self.should_panic {
             flags.push("should_panic");
+        }
+        if self.should_fail {
+            flags.push("should_fail");
         }
         if self.network {
             flags.push("network");
@@ -99,15 +117,18 @@ struct OptionSpec {
     example: &'static str,
     /// Whether it takes a value (`timeout = 5s`) or stands alone (`no_run`).
     valued: bool,
+    /// The languages it means something in.
+    languages: &'static [Language],
     /// Applies it, with its value; an error says why the value is wrong.
     apply: fn(&mut SnippetOptions, &str) -> Result<(), String>,
 }
 
-const OPTIONS: [OptionSpec; 10] = [
+const OPTIONS: [OptionSpec; 11] = [
     OptionSpec {
         name: "ignore",
         example: "ignore",
         valued: false,
+        languages: &[Language::Rust, Language::Python],
         apply: |o, _| {
             o.mode = Mode::Ignore;
             Ok(())
@@ -117,6 +138,7 @@ const OPTIONS: [OptionSpec; 10] = [
         name: "no_run",
         example: "no_run",
         valued: false,
+        languages: &[Language::Rust, Language::Python],
         apply: |o, _| {
             o.mode = Mode::NoRun;
             Ok(())
@@ -126,6 +148,7 @@ const OPTIONS: [OptionSpec; 10] = [
         name: "compile_fail",
         example: "compile_fail",
         valued: false,
+        languages: &[Language::Rust],
         apply: |o, _| {
             o.mode = Mode::CompileFail;
             Ok(())
@@ -135,8 +158,19 @@ const OPTIONS: [OptionSpec; 10] = [
         name: "should_panic",
         example: "should_panic",
         valued: false,
+        languages: &[Language::Rust],
         apply: |o, _| {
             o.should_panic = true;
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "should_fail",
+        example: "should_fail",
+        valued: false,
+        languages: &[Language::Python],
+        apply: |o, _| {
+            o.should_fail = true;
             Ok(())
         },
     },
@@ -144,6 +178,7 @@ const OPTIONS: [OptionSpec; 10] = [
         name: "network",
         example: "network",
         valued: false,
+        languages: &[Language::Rust, Language::Python],
         apply: |o, _| {
             o.network = true;
             Ok(())
@@ -153,6 +188,7 @@ const OPTIONS: [OptionSpec; 10] = [
         name: "edition",
         example: "edition = 2021",
         valued: true,
+        languages: &[Language::Rust],
         apply: |o, value| {
             if !EDITIONS.contains(&value) {
                 return Err(format!(
@@ -167,6 +203,7 @@ const OPTIONS: [OptionSpec; 10] = [
         name: "timeout",
         example: "timeout = 5s",
         valued: true,
+        languages: &[Language::Rust, Language::Python],
         apply: |o, value| {
             o.timeout = parse_duration(value)?;
             if o.timeout.is_zero() {
@@ -179,6 +216,7 @@ const OPTIONS: [OptionSpec; 10] = [
         name: "memory",
         example: "memory = 4GiB",
         valued: true,
+        languages: &[Language::Rust, Language::Python],
         apply: |o, value| {
             o.memory = least(parse_size(value)?, MIN_MEMORY, value)?;
             Ok(())
@@ -188,6 +226,7 @@ const OPTIONS: [OptionSpec; 10] = [
         name: "processes",
         example: "processes = 512",
         valued: true,
+        languages: &[Language::Rust, Language::Python],
         apply: |o, value| {
             o.processes = value
                 .parse()
@@ -201,6 +240,7 @@ const OPTIONS: [OptionSpec; 10] = [
         name: "disk",
         example: "disk = 2GiB",
         valued: true,
+        languages: &[Language::Rust, Language::Python],
         apply: |o, value| {
             o.disk = least(parse_size(value)?, MIN_DISK, value)?;
             Ok(())
@@ -219,18 +259,45 @@ fn least(size: u64, least: u64, value: &str) -> Result<u64, String> {
     Ok(size)
 }
 
-/// The option named `name`.
-fn option_named(name: &str) -> Option<&'static OptionSpec> {
-    OPTIONS.iter().find(|o| o.name == name)
+/// The option named `name`, if `language` takes it.
+fn option_named(name: &str, language: Language) -> Option<&'static OptionSpec> {
+    OPTIONS
+        .iter()
+        .find(|o| o.name == name && o.languages.contains(&language))
 }
 
-/// The allowed options, for errors: ``expected `ignore`, … or `disk = 2GiB` ``.
-fn expected_options() -> String {
-    let forms: Vec<String> = OPTIONS.iter().map(|o| format!("`{}`", o.example)).collect();
+/// The options `language` takes, for errors: ``expected `ignore`, … or
+/// `disk = 2GiB` ``.
+fn expected_options(language: Language) -> String {
+    let forms: Vec<String> = OPTIONS
+        .iter()
+        .filter(|o| o.languages.contains(&language))
+        .map(|o| format!("`{}`", o.example))
+        .collect();
     match forms.split_last() {
         Some((last, rest)) => format!("expected {} or {last}", rest.join(", ")),
         None => String::new(),
     }
+}
+
+/// Why `name` is no option of `language`, when another language takes it.
+fn other_language(name: &str, language: Language) -> Option<String> {
+    let option = OPTIONS.iter().find(|o| o.name == name)?;
+    let hint = match (name, language) {
+        ("should_panic", Language::Python) => {
+            "; a Python snippet that is meant to fail takes `should_fail`"
+        }
+        ("should_fail", Language::Rust) => {
+            "; a Rust snippet that is meant to panic takes `should_panic`"
+        }
+        _ => "",
+    };
+    let owners: Vec<&str> = option.languages.iter().map(|l| l.name()).collect();
+    Some(format!(
+        "`{name}` is an option of {} snippets, not of {} ones{hint}",
+        owners.join(" and "),
+        language.name()
+    ))
 }
 
 /// An option as written: its name and its value, if it has one;
@@ -246,16 +313,27 @@ fn split_option(word: &str) -> (&str, Option<&str>) {
 }
 
 /// Options from a fence info string such as `rust,no_run,edition2024` or
-/// `rust,timeout=2s`. Unknown words are other tools' (`editable`, …) and
-/// are ignored; a known option with a bad value is an error.
+/// `python,run,timeout=2s`. Unknown words are other tools' (`editable`,
+/// …) and are ignored; a known option with a bad value is an error, and
+/// so is another language's option.
 pub fn fence_options(info: &str, config: &SnippetConfig) -> Result<SnippetOptions, String> {
-    let mut options = SnippetOptions::defaults(config);
-    for word in fence_words(info).skip(1) {
+    let mut words = fence_words(info);
+    let language = words
+        .next()
+        .and_then(|w| Language::of_fence(crate::markdown::fence_language(w)))
+        .unwrap_or_default();
+    let mut options = SnippetOptions::defaults(language, config);
+    for word in words {
         let (name, value) = split_option(word);
-        match (option_named(name), value) {
+        match (option_named(name, language), value) {
             (Some(option), Some(value)) if option.valued => (option.apply)(&mut options, value)
                 .map_err(|e| format!("fence option `{name}`: {e}"))?,
             (Some(option), None) if !option.valued => (option.apply)(&mut options, "")?,
+            (None, _) => {
+                if let Some(why) = other_language(name, language) {
+                    return Err(format!("fence option {why}"));
+                }
+            }
             _ => {}
         }
     }
@@ -263,7 +341,8 @@ pub fn fence_options(info: &str, config: &SnippetConfig) -> Result<SnippetOption
 }
 
 /// Options of an inline block: its fence's, then a first `// kiln: …`
-/// line, as a linked file has; and the code to show (without that line).
+/// line (`# kiln: …` in Python), as a linked file has; and the code to
+/// show (without that line).
 pub fn inline_options(
     info: &str,
     code: &str,
@@ -273,13 +352,14 @@ pub fn inline_options(
     kiln_line(code, options)
 }
 
-/// Options from a linked file's `// kiln: …` line, and the code to show
-/// (the file without that line).
+/// Options from a linked file's `// kiln: …` line (`# kiln: …` in
+/// Python), and the code to show (the file without that line).
 pub fn linked_options(
     source: &str,
+    language: Language,
     config: &SnippetConfig,
 ) -> Result<(SnippetOptions, String), String> {
-    kiln_line(source, SnippetOptions::defaults(config))
+    kiln_line(source, SnippetOptions::defaults(language, config))
 }
 
 /// Applies the options of a `// kiln: …` line among the first comment
@@ -289,26 +369,28 @@ fn kiln_line(
     source: &str,
     mut options: SnippetOptions,
 ) -> Result<(SnippetOptions, String), String> {
+    let language = options.language;
+    let comment = language.comment();
+    let marker = format!("{comment} kiln:");
     let options_line = source
         .lines()
-        .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with("//"))
-        .position(|l| l.trim_start().starts_with("// kiln:"));
+        .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with(comment))
+        .position(|l| l.trim_start().starts_with(&marker));
     let Some(index) = options_line else {
         return Ok((options, source.to_owned()));
     };
     let line = source.lines().nth(index).unwrap_or_default();
-    let spec = line.trim_start().trim_start_matches("// kiln:");
+    let spec = line.trim_start().trim_start_matches(&marker);
     for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         let (name, value) = split_option(item);
-        match (option_named(name), value) {
+        match (option_named(name, language), value) {
             (Some(option), Some(value)) if option.valued => (option.apply)(&mut options, value)
-                .map_err(|e| format!("`// kiln:` option `{name}`: {e}"))?,
+                .map_err(|e| format!("`{marker}` option `{name}`: {e}"))?,
             (Some(option), None) if !option.valued => (option.apply)(&mut options, "")?,
             _ => {
-                return Err(format!(
-                    "unknown `// kiln:` option `{item}`; {}",
-                    expected_options()
-                ));
+                let why =
+                    other_language(name, language).unwrap_or_else(|| expected_options(language));
+                return Err(format!("unknown `{marker}` option `{item}`; {why}"));
             }
         }
     }
@@ -354,8 +436,12 @@ mod tests {
     #[test]
     fn one_table_lists_every_option() {
         assert_eq!(
-            expected_options(),
+            expected_options(Language::Rust),
             "expected `ignore`, `no_run`, `compile_fail`, `should_panic`, `network`, `edition = 2021`, `timeout = 5s`, `memory = 4GiB`, `processes = 512` or `disk = 2GiB`"
+        );
+        assert_eq!(
+            expected_options(Language::Python),
+            "expected `ignore`, `no_run`, `should_fail`, `network`, `timeout = 5s`, `memory = 4GiB`, `processes = 512` or `disk = 2GiB`"
         );
         let config = SnippetConfig::default();
         let o = fence_options("rust,edition=2024,disk=64MiB,no_run", &config).unwrap();
@@ -363,9 +449,9 @@ mod tests {
             (o.edition.as_str(), o.disk, o.mode),
             ("2024", 64 << 20, Mode::NoRun)
         );
-        let e = linked_options("// kiln: edition = 2077\n", &config).unwrap_err();
+        let e = linked_options("// kiln: edition = 2077\n", Language::Rust, &config).unwrap_err();
         assert!(e.contains("`2077` is not an edition"), "{e}");
-        let e = linked_options("// kiln: timeout\n", &config).unwrap_err();
+        let e = linked_options("// kiln: timeout\n", Language::Rust, &config).unwrap_err();
         assert!(e.starts_with("unknown `// kiln:` option `timeout`"), "{e}");
     }
 
@@ -374,21 +460,62 @@ mod tests {
         let config = SnippetConfig::default();
         let (o, shown) = linked_options(
             "// kiln: should_panic, timeout = 5s\nfn main() {}\n",
+            Language::Rust,
             &config,
         )
         .unwrap();
         assert!(o.should_panic);
         assert_eq!(o.timeout, Duration::from_secs(5));
         assert_eq!(shown, "fn main() {}\n");
-        let e = linked_options("// kiln: shuold_panic\nfn main() {}\n", &config).unwrap_err();
+        let e = linked_options(
+            "// kiln: shuold_panic\nfn main() {}\n",
+            Language::Rust,
+            &config,
+        )
+        .unwrap_err();
         assert!(
             e.contains("unknown `// kiln:` option `shuold_panic`"),
             "{e}"
         );
-        let (o, _) =
-            linked_options("//! Docs\n// kiln: compile_fail\nfn main() {}\n", &config).unwrap();
+        let (o, _) = linked_options(
+            "//! Docs\n// kiln: compile_fail\nfn main() {}\n",
+            Language::Rust,
+            &config,
+        )
+        .unwrap();
         assert_eq!(o.mode, Mode::CompileFail);
-        let (o, _) = linked_options("fn main() {}\n// kiln: ignore\n", &config).unwrap();
+        let (o, _) =
+            linked_options("fn main() {}\n// kiln: ignore\n", Language::Rust, &config).unwrap();
+        assert_eq!(o.mode, Mode::Run);
+    }
+
+    #[test]
+    fn python_options() {
+        let config = SnippetConfig::default();
+        let o = fence_options("python,run,should_fail,timeout=2s", &config).unwrap();
+        assert_eq!(o.language, Language::Python);
+        assert!(o.should_fail);
+        assert_eq!(o.flags(), ["should_fail"]);
+        let e = fence_options("py,should_panic", &config).unwrap_err();
+        assert!(e.contains("takes `should_fail`"), "{e}");
+        let (o, shown) = linked_options(
+            "#!/usr/bin/env python3\n# kiln: no_run\nprint(1)\n",
+            Language::Python,
+            &config,
+        )
+        .unwrap();
+        assert_eq!(o.mode, Mode::NoRun);
+        assert_eq!(shown, "#!/usr/bin/env python3\nprint(1)\n");
+        let e = linked_options("# kiln: edition = 2021\n", Language::Python, &config).unwrap_err();
+        assert!(
+            e.starts_with(
+                "unknown `# kiln:` option `edition = 2021`; `edition` is an option of Rust snippets"
+            ),
+            "{e}"
+        );
+        // A Python file's `// kiln:` is no option line, and a Rust file's
+        // `# kiln:` is none either.
+        let (o, _) = linked_options("// kiln: ignore\n", Language::Python, &config).unwrap();
         assert_eq!(o.mode, Mode::Run);
     }
 }

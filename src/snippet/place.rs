@@ -5,9 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::judge::check_golden;
-use super::{
-    Embed, Error, Extern, Origin, Placed, RunOptions, Snippet, SnippetRun, crates_used, judge,
-};
+use super::{Embed, Error, Origin, Placed, RunOptions, Snippet, SnippetRun, judge};
 use crate::content::Article;
 
 /// Every snippet in its article's place with its run and verdict, and the
@@ -23,7 +21,8 @@ pub(super) struct Placement {
 pub(super) struct Placing<'a> {
     pub(super) runs: &'a HashMap<String, Arc<SnippetRun>>,
     pub(super) cached: &'a HashSet<String>,
-    pub(super) externs: &'a [Extern],
+    /// The packages a snippet uses, with their versions.
+    pub(super) packages: &'a (dyn Fn(&Snippet) -> Vec<(String, String)> + Sync),
     pub(super) articles: &'a [Article],
     pub(super) options: &'a RunOptions<'a>,
 }
@@ -70,10 +69,7 @@ impl Placing<'_> {
                 });
             }
             placement.count += 1;
-            let crates = crates_used(&snippet.code.standalone(), self.externs)
-                .into_iter()
-                .map(|e| (e.package.clone(), e.version.clone()))
-                .collect();
+            let crates = (self.packages)(&snippet);
             let event = snippet.event;
             let embed = Embed {
                 snippet,

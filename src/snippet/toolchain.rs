@@ -179,21 +179,21 @@ impl Toolchain {
 /// rustup's choice of toolchain. `None` if rustc cannot be found.
 fn fingerprint(rustc: &OsString) -> Option<String> {
     let path = find_program(Path::new(rustc))?;
-    let mut parts = vec![describe(&path)];
+    let mut parts = vec![describe_file(&path)];
     if let Ok(canonical) = path.canonicalize() {
-        parts.push(describe(&canonical));
+        parts.push(describe_file(&canonical));
     }
     parts.push(format!("{:?}", std::env::var_os("RUSTUP_TOOLCHAIN")));
     let rustup_home = std::env::var_os("RUSTUP_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".rustup")));
     if let Some(home) = rustup_home {
-        parts.push(describe(&home.join("settings.toml")));
-        parts.push(describe(&home.join("toolchains")));
+        parts.push(describe_file(&home.join("settings.toml")));
+        parts.push(describe_file(&home.join("toolchains")));
         if let Ok(entries) = std::fs::read_dir(home.join("toolchains")) {
             let mut names: Vec<String> = entries
                 .flatten()
-                .map(|e| describe(&e.path().join("bin/rustc")))
+                .map(|e| describe_file(&e.path().join("bin/rustc")))
                 .collect();
             names.sort();
             parts.extend(names);
@@ -202,7 +202,8 @@ fn fingerprint(rustc: &OsString) -> Option<String> {
     Some(parts.join("|"))
 }
 
-fn describe(path: &Path) -> String {
+/// A file's path, size and modification time, to tell when it changed.
+pub(super) fn describe_file(path: &Path) -> String {
     match std::fs::metadata(path) {
         Ok(meta) => {
             let modified = meta
@@ -218,7 +219,7 @@ fn describe(path: &Path) -> String {
 }
 
 /// The file a program name runs, searching `PATH` for a bare name.
-fn find_program(program: &Path) -> Option<PathBuf> {
+pub(super) fn find_program(program: &Path) -> Option<PathBuf> {
     if program.components().count() > 1 {
         return program.is_file().then(|| program.to_owned());
     }

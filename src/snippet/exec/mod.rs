@@ -7,7 +7,8 @@
 //! happened, however close together the writes of the two streams were.
 //! Elsewhere they are two pipes (see `pipes.rs`).
 
-use std::path::Path;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -90,7 +91,30 @@ pub struct Sandboxed<'a> {
     pub limits: Limits,
 }
 
-pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Execution {
+/// What a run starts: a program with its arguments, the variables it
+/// adds to the clean environment, and the files and folders it must read
+/// besides the system's (a Python run's interpreter and script).
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub path: PathBuf,
+    pub args: Vec<OsString>,
+    pub env: Vec<(String, OsString)>,
+    pub read: Vec<PathBuf>,
+}
+
+impl Program {
+    /// A compiled binary, with the argument that picks a merged snippet.
+    pub fn binary(path: &Path, arg: Option<&str>) -> Program {
+        Program {
+            path: path.to_owned(),
+            args: arg.map(OsString::from).into_iter().collect(),
+            env: vec![("RUST_BACKTRACE".to_owned(), "0".into())],
+            read: vec![path.to_owned()],
+        }
+    }
+}
+
+pub fn execute(program: &Program, spec: &RunSpec<'_>) -> Execution {
     let started = Instant::now();
     let fail = |message: String| Execution {
         output: Vec::new(),
@@ -109,7 +133,7 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
         Some(Err(e)) => return fail(format!("cannot make the run's cgroup: {e}")),
         None => None,
     };
-    let mut command = match command(binary, arg, spec, (folder.path(), cgroup.as_ref())) {
+    let mut command = match command(program, spec, (folder.path(), cgroup.as_ref())) {
         Ok(command) => command,
         Err(e) => return fail(format!("cannot find kiln's own binary: {e}")),
     };
@@ -121,7 +145,7 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr)
-        .env("RUST_BACKTRACE", "0");
+        .envs(program.env.iter().map(|(k, v)| (k, v)));
     let mut wrapped = CommandWrap::from(command);
     #[cfg(unix)]
     wrapped.wrap(process_wrap::std::ProcessGroup::leader());
@@ -186,17 +210,16 @@ pub fn execute(binary: &Path, arg: Option<&str>, spec: &RunSpec<'_>) -> Executio
     }
 }
 
-/// The command that runs `binary` in `folder`: plainly, or through the
+/// The command that runs `program` in `folder`: plainly, or through the
 /// sandbox's helper with its request and environment.
 fn command(
-    binary: &Path,
-    arg: Option<&str>,
+    program: &Program,
     spec: &RunSpec<'_>,
     (folder, cgroup): (&Path, Option<&sandbox::RunCgroup>),
 ) -> std::io::Result<Command> {
     let Some(sandboxed) = &spec.sandbox else {
-        let mut command = Command::new(binary);
-        command.args(arg).current_dir(folder);
+        let mut command = Command::new(&program.path);
+        command.args(&program.args).current_dir(folder);
         return Ok(command);
     };
     if sandbox::is_root() {
@@ -204,13 +227,7 @@ fn command(
         let _ = sandbox::give_to_nobody(folder);
     }
     let plan = sandboxed.plan;
-    let request = plan.run_request(
-        sandboxed.walls,
-        sandboxed.limits,
-        (binary, arg),
-        folder,
-        cgroup,
-    );
+    let request = plan.run_request(sandboxed.walls, sandboxed.limits, program, folder, cgroup);
     let mut env = plan.env.clone();
     env.push(("HOME".into(), plan.home(folder).into()));
     env.push(("TMPDIR".into(), plan.tmp_dir(folder).into()));

@@ -338,20 +338,25 @@ pub fn plan(config: &SnippetConfig, root: &Path) -> Result<Plan, String> {
 }
 
 impl Plan {
-    /// A run's request: `binary` (with `arg`) inside `walls`, in `folder`
-    /// where the run has no root of its own.
+    /// A run's request: `program` inside `walls`, in `folder` where the
+    /// run has no root of its own.
     pub fn run_request(
         &self,
         walls: &Walls,
         limits: Limits,
-        program: (&Path, Option<&str>),
+        program: &super::exec::Program,
         folder: &Path,
         cgroup: Option<&RunCgroup>,
     ) -> Request {
         let isolated = self.namespaces != Namespaces::None;
-        let (binary, arg) = program;
-        let mut read = vec![binary.to_owned()];
+        let mut read = program.read.clone();
         read.extend(self.snippets.clone());
+        // A path inside another one is readable with it (and a folder
+        // bound read-only can take no mount inside it).
+        read.sort();
+        read.dedup();
+        let outer = read.clone();
+        read.retain(|path| !outer.iter().any(|o| o != path && path.starts_with(o)));
         Request {
             profile: Profile::Run,
             namespaces: self.namespaces,
@@ -368,8 +373,8 @@ impl Plan {
             },
             workdir: self.home(folder),
             tmp_size: limits.disk,
-            command: std::iter::once(binary.into())
-                .chain(arg.map(OsString::from))
+            command: std::iter::once(program.path.clone().into_os_string())
+                .chain(program.args.iter().cloned())
                 .collect(),
         }
     }
