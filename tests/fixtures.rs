@@ -97,6 +97,7 @@ fn run_case(case: &Path) {
             (r"thread '([^']*)' \(\d+\)", "thread '$1' ([id])"),
             (r"(ran|on) \d{4}-\d\d-\d\d \d\d:\d\d UTC", "$1 [date]"),
             (r"rustc \d+\.\d+\.\d+(-[a-z]+)?", "rustc [version]"),
+            (r"Python \d+\.\d+\.\d+", "Python [version]"),
             (r"failed, \d+(\.\d+)? ?(ns|µs|ms|s)", "failed, [time]"),
         ],
     }, {

@@ -14,6 +14,7 @@ mod incremental;
 mod knowledge_repo;
 mod properties;
 mod publish;
+mod python;
 mod registry;
 // The walls tested here are Linux's (namespaces, Landlock, cgroups).
 #[cfg(target_os = "linux")]

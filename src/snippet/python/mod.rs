@@ -13,7 +13,8 @@
 //!
 //! A traceback names the article's file and line for an inline block
 //! (the script is padded so its lines are the article's), and
-//! `snippets/….py` for a linked file.
+//! `snippets/….py` for a linked file; the standard library's frames are
+//! under `<python>/`, the packages' under `<venv>/`.
 
 mod interpreter;
 mod venv;
@@ -263,12 +264,12 @@ impl PythonRunner {
         let folder = script.parent().unwrap_or(script);
         let program = self.program(interpreter, args, folder);
         let (mut execution, walls) = stage.execute(&snippet.options, &program);
-        // The script's own path stands for the file the author wrote.
-        let shown = format!("\"{}\"", snippet.code.file_name);
-        let path = format!("\"{}\"", script.display());
+        let frames = self.frame_names(interpreter, script, snippet);
         for chunk in execution.iter_mut().flat_map(|e| &mut e.output) {
-            if chunk.text.contains(&path) {
-                chunk.text = chunk.text.replace(&path, &shown);
+            for (path, shown) in &frames {
+                if chunk.text.contains(path.as_str()) {
+                    chunk.text = chunk.text.replace(path.as_str(), shown);
+                }
             }
         }
         SnippetRun {
@@ -276,6 +277,39 @@ impl PythonRunner {
             walls,
             ..SnippetRun::compiled(Compile::Succeeded)
         }
+    }
+}
+
+impl PythonRunner {
+    /// How a traceback's frames are named on the page: the script by the
+    /// file the author wrote (`content/a.md`, `snippets/x.py`), and the
+    /// interpreter's and the environment's files by `<python>` and
+    /// `<venv>`, not by where they are on the builder.
+    fn frame_names(
+        &self,
+        interpreter: &Interpreter,
+        script: &Path,
+        snippet: &Snippet,
+    ) -> Vec<(String, String)> {
+        let frame = |path: &Path, rest: &str| format!("File \"{}{rest}", path.display());
+        let mut names = vec![(
+            frame(script, "\""),
+            format!("File \"{}\"", snippet.code.file_name),
+        )];
+        names.extend(
+            self.venv
+                .iter()
+                .map(|v| (frame(&v.folder, "/"), "File \"<venv>/".to_owned())),
+        );
+        let mut folders = interpreter.folders.clone();
+        // The longest first, so a folder inside another keeps its name.
+        folders.sort_by_key(|f| std::cmp::Reverse(f.as_os_str().len()));
+        names.extend(
+            folders
+                .iter()
+                .map(|f| (frame(f, "/"), "File \"<python>/".to_owned())),
+        );
+        names
     }
 }
 
