@@ -282,48 +282,17 @@ pub fn run_snippets(
         cached,
         ignored,
     } = look_up(&snippets, &keys, store);
-    let mut rustc_invocations = 0;
-    let mut python_processes = 0;
-    if !misses.is_empty() {
-        let plan =
-            sandbox::plan(config, &options.root).map_err(|message| Error::Sandbox { message })?;
-        let scratch = store.folder(Area::Scratch);
+    let started_processes = if misses.is_empty() {
+        HashMap::new()
+    } else {
         let pages = pages_of(&snippets, &keys);
-        let stage = runner::Stage {
-            config,
-            plan: &plan,
-            pages: &pages,
-            scratch: &scratch,
-        };
-        let now = jiff::Timestamp::now()
-            .strftime("%Y-%m-%d %H:%M UTC")
-            .to_string();
-        for language in Language::ALL {
-            let mine: Vec<(String, &Snippet)> = misses
-                .iter()
-                .filter(|(_, s)| s.language() == language)
-                .cloned()
-                .collect();
-            if mine.is_empty() {
-                continue;
-            }
-            let ran = runner(language).run(&mine, &stage)?;
-            match language {
-                Language::Rust => rustc_invocations += ran.invocations,
-                Language::Python => python_processes += ran.invocations,
-            }
-            for (key, mut run) in ran.runs {
-                if run.execution.is_some() {
-                    run.ran_at = Some(now.clone());
-                    run.saw = plan.saw.clone();
-                }
-                if lasting(&run) {
-                    store.store_json(&store.entry(Area::Runs, &key, "json"), &run)?;
-                }
-                runs.insert(key, Arc::new(run));
-            }
+        let fresh = run_misses(&misses, &runner, (config, options, &pages))?;
+        for (key, run) in fresh.runs {
+            runs.insert(key, Arc::new(run));
         }
-    }
+        fresh.processes
+    };
+    let processes = |language| started_processes.get(&language).copied().unwrap_or(0);
     let placing = place::Placing {
         runs: &runs,
         cached: &cached,
@@ -338,12 +307,12 @@ pub fn run_snippets(
     languages.dedup();
     let stats = SnippetStats {
         languages,
-        python_processes,
+        python_processes: processes(Language::Python),
         pip_ran: python.pip_ran,
         snippets: placed.count,
         cached: cached.len(),
         ignored,
-        rustc_invocations,
+        rustc_invocations: processes(Language::Rust),
         cargo_ran: rust.cargo_ran,
         failed: placed.failed,
         elapsed: started.elapsed(),
@@ -355,6 +324,66 @@ pub fn run_snippets(
         stats,
         failures,
     })
+}
+
+/// The runs of the snippets the cache did not answer, and the processes
+/// each language's runner started (rustc's, Python's).
+struct Fresh {
+    runs: Vec<(String, SnippetRun)>,
+    processes: HashMap<Language, usize>,
+}
+
+/// Runs the misses through their languages' runners inside the walls
+/// (planned here, once), and stores each lasting run.
+fn run_misses<'a>(
+    misses: &[(String, &Snippet)],
+    runner: &dyn Fn(Language) -> &'a dyn runner::Runner,
+    (config, options, pages): (
+        &SnippetConfig,
+        &RunOptions<'_>,
+        &HashMap<String, Vec<usize>>,
+    ),
+) -> Result<Fresh, Errors> {
+    let store = options.store;
+    let plan =
+        sandbox::plan(config, &options.root).map_err(|message| Error::Sandbox { message })?;
+    let scratch = store.folder(Area::Scratch);
+    let stage = runner::Stage {
+        config,
+        plan: &plan,
+        pages,
+        scratch: &scratch,
+    };
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%d %H:%M UTC")
+        .to_string();
+    let mut fresh = Fresh {
+        runs: Vec::new(),
+        processes: HashMap::new(),
+    };
+    for language in Language::ALL {
+        let mine: Vec<(String, &Snippet)> = misses
+            .iter()
+            .filter(|(_, s)| s.language() == language)
+            .cloned()
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let ran = runner(language).run(&mine, &stage)?;
+        fresh.processes.insert(language, ran.invocations);
+        for (key, mut run) in ran.runs {
+            if run.execution.is_some() {
+                run.ran_at = Some(now.clone());
+                run.saw = plan.saw.clone();
+            }
+            if lasting(&run) {
+                store.store_json(&store.entry(Area::Runs, &key, "json"), &run)?;
+            }
+            fresh.runs.push((key, run));
+        }
+    }
+    Ok(fresh)
 }
 
 /// The articles that show each snippet, by key (sorted).

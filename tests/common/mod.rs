@@ -125,6 +125,15 @@ impl Site {
         Page(Html::parse_document(&text))
     }
 
+    /// The text of each snippet's output panel on `page`, as written.
+    pub fn outputs(&self, page: &str) -> Vec<String> {
+        self.page(page)
+            .select(".snippet-output samp")
+            .iter()
+            .map(|e| e.text().collect())
+            .collect()
+    }
+
     pub fn exists(&self, rel: &str) -> bool {
         self.path(rel).exists()
     }

@@ -11,13 +11,9 @@ fn site_with(body: &str) -> Site {
     site
 }
 
-/// The text of each snippet's output panel on a page.
+/// The text of each snippet's output panel on the article's page.
 fn outputs(site: &Site) -> Vec<String> {
-    site.page("a/index.html")
-        .select(".snippet-output samp")
-        .iter()
-        .map(|e| e.text().collect())
-        .collect()
+    site.outputs("a/index.html")
 }
 
 /// Fails unless the build's summary on stdout contains `expected`.
@@ -378,4 +374,70 @@ fn a_missing_loose_or_offline_package_is_one_error_at_its_line() {
         &run,
         "snippets/requirements.txt: `--offline`, and its packages are not installed yet; build once with the network",
     );
+}
+
+#[cfg(target_os = "linux")] // The PID namespace is Linux's.
+#[test]
+fn nothing_a_python_snippet_starts_outlives_its_run() {
+    let site = site_with(
+        "```python,run\nimport subprocess\nsubprocess.Popen(['setsid', 'sleep', '302.555'], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\nprint('started')\n```\n",
+    );
+    site.build();
+    assert_eq!(outputs(&site), ["started\n"]);
+    assert_eq!(
+        crate::common::processes_running("302.555"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_missing_interpreter_is_one_error_that_says_what_to_do() {
+    let site = site_with("```python,run\nprint(1)\n```\n");
+    site.file(
+        "kiln.toml",
+        "[snippets.python]\ninterpreter = \"no-such-python3\"\n",
+    );
+    let run = site.kiln(&["build"]);
+    run.assert_failed();
+    assert_eq!(run.code, 1);
+    assert_says(
+        &run,
+        "error: cannot run the Python interpreter `no-such-python3` for Python snippets; install Python 3, or set `snippets.python.interpreter` in `kiln.toml`",
+    );
+    // A site whose Python blocks are only shown needs no interpreter.
+    site.file(
+        "content/a.md",
+        crate::common::article("A", "```python\nprint(1)\n```\n"),
+    );
+    site.build();
+}
+
+#[test]
+fn pyproject_dependencies_are_read_and_must_be_pinned() {
+    let site = site_with("[uses.py](../snippets/uses.py)\n");
+    site.file(
+        "snippets/uses.py",
+        "import kiln_demo\nprint(kiln_demo.greet())\n",
+    );
+    site.file(
+        "snippets/pyproject.toml",
+        "[project]\nname = \"snippets\"\nversion = \"0\"\ndependencies = [\n  \"kiln-demo~=1.2\",\n]\n",
+    );
+    let wheels = demo_wheel(&site);
+    let pip = [
+        ("PIP_NO_INDEX", "1"),
+        ("PIP_FIND_LINKS", wheels.to_str().unwrap()),
+    ];
+    let run = site.kiln_with_env(&["build"], &pip);
+    run.assert_failed();
+    assert_says(
+        &run,
+        "snippets/pyproject.toml:5: `kiln-demo~=1.2` is not pinned",
+    );
+    site.file(
+        "snippets/pyproject.toml",
+        "[project]\nname = \"snippets\"\nversion = \"0\"\ndependencies = [\"kiln-demo==1.2.3\"]\n",
+    );
+    site.kiln_with_env(&["build"], &pip).assert_ok();
+    assert_eq!(outputs(&site), ["hello from kiln_demo\n"]);
 }

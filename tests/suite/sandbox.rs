@@ -188,13 +188,6 @@ fn required_fails_where_namespaces_are_forbidden_and_best_effort_says_so() {
 }
 
 /// The outputs of every page's panels, by page.
-fn outputs_of(site: &Site, page: &str) -> Vec<String> {
-    site.page(page)
-        .select(".snippet-output samp")
-        .iter()
-        .map(|e| e.text().collect())
-        .collect()
-}
 
 #[test]
 fn a_symbolic_link_that_leads_outside_the_site_is_an_error_naming_it() {
@@ -348,8 +341,8 @@ fn one_articles_code_never_runs_in_another_articles_process() {
         ),
     );
     site.build();
-    assert_eq!(outputs_of(&site, "a/index.html"), ["balance = 10\n"]);
-    assert_eq!(outputs_of(&site, "b/index.html"), ["balance = 1000000\n"]);
+    assert_eq!(site.outputs("a/index.html"), ["balance = 10\n"]);
+    assert_eq!(site.outputs("b/index.html"), ["balance = 1000000\n"]);
 }
 
 #[test]
@@ -424,7 +417,7 @@ fn stdout_and_stderr_are_shown_in_the_order_they_were_written() {
             }
         })
         .collect();
-    assert_eq!(outputs_of(&site, "a/index.html"), [expected]);
+    assert_eq!(site.outputs("a/index.html"), [expected]);
 }
 
 #[test]

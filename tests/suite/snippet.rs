@@ -11,13 +11,9 @@ fn site_with(article_body: &str) -> Site {
     site
 }
 
-/// The text of each snippet's output panel on a page.
+/// The text of each snippet's output panel on the article's page.
 fn outputs(site: &Site) -> Vec<String> {
-    site.page("a/index.html")
-        .select(".snippet-output samp")
-        .iter()
-        .map(|e| e.text().collect())
-        .collect()
+    site.outputs("a/index.html")
 }
 
 #[test]
