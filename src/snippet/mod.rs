@@ -263,7 +263,9 @@ pub fn run_snippets(
         errors: mut failures,
     } = collected;
     let store = options.store;
-    let snippets_languages: Vec<Language> = snippets.iter().map(Snippet::language).collect();
+    let mut languages: Vec<Language> = snippets.iter().map(Snippet::language).collect();
+    languages.sort();
+    languages.dedup();
     let rust = rust::RustRunner::prepare(&snippets, config, options)?;
     let python = python::PythonRunner::prepare(&snippets, config, options)?;
     let runner = |language: Language| -> &dyn runner::Runner {
@@ -302,9 +304,6 @@ pub fn run_snippets(
     };
     let placed = placing.place(snippets, keys, unavailable);
     failures.extend(placed.failures);
-    let mut languages: Vec<Language> = snippets_languages;
-    languages.sort();
-    languages.dedup();
     let stats = SnippetStats {
         languages,
         python_processes: processes(Language::Python),

@@ -94,22 +94,26 @@ test("the side TOC stays in view and follows the scroll", async () => {
 test("snippet output panels are visible and hold the real output", async () => {
   const { page, context } = await open(ARTICLE);
   const panels = page.locator(".snippet-output samp");
-  assert.equal(await panels.count(), 5);
-  for (let i = 0; i < 5; i++) await assert.doesNotReject(panels.nth(i).waitFor({ state: "visible" }));
+  assert.equal(await panels.count(), 7);
+  for (let i = 0; i < 7; i++) await assert.doesNotReject(panels.nth(i).waitFor({ state: "visible" }));
   const texts = await panels.allInnerTexts();
-  const golden = await readFile(path.join(repo, "snippets/shutdown_sends_eof.stdout"), "utf8");
-  assert.equal(texts[0].trim(), golden.trim());
-  assert.match(texts[1], /after drop: {2}descriptor open = false/);
-  assert.match(texts[2], /error\[E0382\]: borrow of moved value/);
-  assert.match(texts[3], /peer sees EOF/);
-  assert.match(texts[4], /peer read failed: ConnectionReset/);
+  const golden = async (name) => (await readFile(path.join(repo, `snippets/${name}.stdout`), "utf8")).trim();
+  // The article's own Python samples, run, then the Rust ones.
+  assert.equal(texts[0].trim(), await golden("shutdown_half_close"));
+  assert.equal(texts[1].trim(), await golden("close_frees"));
+  assert.equal(texts[2].trim(), await golden("shutdown_sends_eof"));
+  assert.match(texts[3], /after drop: {2}descriptor open = false/);
+  assert.match(texts[4], /error\[E0382\]: borrow of moved value/);
+  assert.match(texts[5], /peer sees EOF/);
+  assert.match(texts[6], /peer read failed: ConnectionReset/);
   // Each run's panel is captioned as output, rustc's as what it said.
   const labels = await page.locator(".snippet-output-label").allInnerTexts();
-  assert.deepEqual(labels, ["Output", "Output", "rustc said", "Output", "Output"]);
+  assert.deepEqual(labels, ["Output", "Output", "Output", "Output", "rustc said", "Output", "Output"]);
   // Each panel says what produced it; the last used the socket2 crate.
   const provenance = await page.locator(".snippet-status .provenance").allInnerTexts();
-  assert.equal(provenance.length, 5);
-  assert.match(provenance[4], /^rustc \d+\.\d+\.\d+ · edition 20\d\d · socket2 \d+\.\d+\.\d+ · on .* UTC · sandboxed$/);
+  assert.equal(provenance.length, 7);
+  for (const i of [0, 1]) assert.match(provenance[i], /^Python 3\.\d+\.\d+ · on .* UTC · sandboxed$/);
+  assert.match(provenance[6], /^rustc \d+\.\d+\.\d+ · edition 20\d\d · socket2 \d+\.\d+\.\d+ · on .* UTC · sandboxed$/);
   await context.close();
 });
 
@@ -186,7 +190,7 @@ test("nothing overflows horizontally at 375 pixels", async () => {
 });
 
 test("axe finds no accessibility violation", async () => {
-  for (const url of ["/", "/tags/python/", ARTICLE, "/guide/writing-articles/", "/guide/rust-snippets/"]) {
+  for (const url of ["/", "/tags/python/", ARTICLE, "/guide/writing-articles/", "/guide/rust-snippets/", "/guide/python-snippets/"]) {
     for (const colorScheme of ["light", "dark"]) {
       const { page, context } = await open(url, { colorScheme });
       assert.deepEqual(await axeViolations(page), [], `${url} (${colorScheme})`);

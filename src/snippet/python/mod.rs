@@ -227,7 +227,13 @@ impl PythonRunner {
     ) -> Result<Vec<(usize, String)>, String> {
         let args = vec!["-I".into(), "-c".into(), CHECK.into(), dir.into()];
         let program = self.program(interpreter, args, dir);
-        let options = SnippetOptions::defaults(Language::Python, stage.config);
+        // A compile takes about a millisecond; an imported knowledge base
+        // may run thousands of blocks.
+        let options = SnippetOptions {
+            timeout: stage.config.timeout
+                + std::time::Duration::from_millis(20) * misses.len() as u32,
+            ..SnippetOptions::defaults(Language::Python, stage.config)
+        };
         let (execution, _) = stage.execute_with(&options, &program, usize::MAX >> 1);
         let Some(execution) = execution else {
             return Err("the check did not run".to_owned());
@@ -278,9 +284,7 @@ impl PythonRunner {
             ..SnippetRun::compiled(Compile::Succeeded)
         }
     }
-}
 
-impl PythonRunner {
     /// How a traceback's frames are named on the page: the script by the
     /// file the author wrote (`content/a.md`, `snippets/x.py`), and the
     /// interpreter's and the environment's files by `<python>` and
