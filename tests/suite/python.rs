@@ -265,6 +265,10 @@ fn a_python_snippet_sees_no_secret_and_cannot_reach_the_builders_listener() {
     let site = site_with(&format!(
         "```python,run\nimport os, socket\nprint(sorted(k for k in os.environ if k.startswith('KILN_TEST')))\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    print('builder: reached')\nexcept OSError as e:\n    print('builder:', type(e).__name__)\nown = socket.socket()\nown.bind(('127.0.0.1', 0))\nown.listen()\nc = socket.create_connection(own.getsockname())\nprint('own: reached')\n```\n"
     ));
+    // A private site folder, as a CI checkout often is: a root builder's
+    // snippet runs as nobody, who reaches nothing in it by its path.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(site.root(), std::fs::Permissions::from_mode(0o700)).unwrap();
     site.kiln_with_env(&["build"], &[("KILN_TEST_TOKEN", "s3cret")])
         .assert_ok();
     let out = outputs(&site);
