@@ -121,9 +121,16 @@ fn judge_python(
     ran: &dyn Fn(String) -> String,
     tail: &dyn Fn() -> String,
 ) -> Verdict {
-    let raised = execution.output.iter().any(|c| {
+    // What was seen, not what it may mean: the snippet wrote its stderr.
+    let traceback = execution.output.iter().any(|c| {
         c.stream == super::Stream::Stderr && c.text.contains("Traceback (most recent call last):")
     });
+    let traceback = if traceback {
+        ", a traceback on stderr"
+    } else {
+        ""
+    };
+    let seen = |code: i32| format!("exit status {code}{traceback}");
     match (&execution.exit, options.should_fail) {
         (Exit::Code(0), false) => Verdict::passed(ran("exit status 0".to_owned())),
         (Exit::Code(0), true) => Verdict::failed(
@@ -131,12 +138,7 @@ fn judge_python(
             format!("exited normally, but it is marked `should_fail`{}", tail()),
         ),
         (Exit::Code(code), true) => {
-            let what = if raised {
-                "raised, as expected"
-            } else {
-                "failed, as expected"
-            };
-            Verdict::passed(ran(format!("{what} (exit status {code})")))
+            Verdict::passed(ran(format!("failed, as expected ({})", seen(*code))))
         }
         (Exit::Code(code), false) => {
             let mark = if inline {
@@ -144,19 +146,10 @@ fn judge_python(
             } else {
                 "with a first line `# kiln: should_fail` in the file"
             };
-            let what = if raised {
-                "raised an exception".to_owned()
-            } else {
-                format!("exited with status {code}")
-            };
             Verdict::failed(
-                ran(if raised {
-                    "raised an exception".to_owned()
-                } else {
-                    format!("exit status {code}")
-                }),
+                ran(seen(*code)),
                 format!(
-                    "{what} (if the failure is the point, mark it {mark}){}",
+                    "exited with status {code}{traceback} (if the failure is the point, mark it {mark}){}",
                     tail()
                 ),
             )

@@ -99,7 +99,7 @@ fn should_fail_and_no_run_pass_and_a_timeout_or_a_false_should_fail_fails() {
     site.build();
     let statuses = statuses(&site);
     assert!(
-        statuses[0].starts_with("raised, as expected (exit status 1)"),
+        statuses[0].starts_with("failed, as expected (exit status 1, a traceback on stderr)"),
         "{statuses:?}"
     );
     assert_eq!(statuses[1], "compiles (not run)");
@@ -149,7 +149,7 @@ fn a_traceback_and_a_syntax_error_name_the_articles_lines() {
     // `return` is line 11 and the call line 13.
     assert_says(
         &run,
-        "content/a.md:9: inline snippet: raised an exception (if the failure is the point, mark it `should_fail` in the fence: ```` ```python,run,should_fail ````); its output ended with:\nTraceback (most recent call last):\n  File \"content/a.md\", line 13, in <module>\n    f()\n  File \"content/a.md\", line 11, in f\n    return {}['key']",
+        "content/a.md:9: inline snippet: exited with status 1, a traceback on stderr (if the failure is the point, mark it `should_fail` in the fence: ```` ```python,run,should_fail ````); its output ended with:\nTraceback (most recent call last):\n  File \"content/a.md\", line 13, in <module>\n    f()\n  File \"content/a.md\", line 11, in f\n    return {}['key']",
     );
     assert_says(&run, "KeyError: 'key'");
     assert_says(
