@@ -76,11 +76,7 @@ fn collect_in_article(
                 });
                 match read {
                     Ok((source, options, display)) => {
-                        let file_name = path.clone();
-                        let code = match language {
-                            Language::Rust => prepare(&source, file_name, 0),
-                            Language::Python => PreparedCode::plain(source, file_name, 0),
-                        };
+                        let code = prepared(language, source, path.clone(), 0);
                         found.snippets.push(Snippet {
                             article: index,
                             event: i,
@@ -123,10 +119,7 @@ fn collect_in_article(
                 match inline_options(info, &shown, config) {
                     Ok((options, display)) => {
                         let file = article_file(article, routes);
-                        let code = match language {
-                            Language::Rust => prepare(&compiled, file, line),
-                            Language::Python => PreparedCode::plain(compiled, file, line),
-                        };
+                        let code = prepared(*language, compiled, file, line);
                         found.snippets.push(Snippet {
                             article: index,
                             event: i,
@@ -186,6 +179,16 @@ fn linked_snippet(dest: &str, article: &Article, routes: &Routes) -> Option<(Str
             Some((path, language))
         }
         _ => None,
+    }
+}
+
+/// The code its language's runner is given, told it comes from `file`
+/// after line `offset`: Rust's with rustdoc's implicit `main`, Python's as
+/// written.
+fn prepared(language: Language, code: String, file: String, offset: usize) -> PreparedCode {
+    match language {
+        Language::Rust => prepare(&code, file, offset),
+        Language::Python => PreparedCode::plain(code, file, offset),
     }
 }
 

@@ -90,13 +90,6 @@ pub fn compile_all(
     merge: Merge,
 ) -> Result<Built, Error> {
     let dir = scratch_dir(env.scratch)?;
-    // The binaries must be runnable by the sandbox's user (a root
-    // builder's snippets run as nobody).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755));
-    }
     let builder = Builder {
         toolchain,
         env,
@@ -360,9 +353,10 @@ fn shareable(snippet: &Snippet, crates: &[String]) -> bool {
     !code.contains("global_asm") && !code.contains("include!") && !crates.iter().any(|c| names(c))
 }
 
-/// A fresh work folder for this build's compiles under `scratch` (in the
-/// cache), named for this process so that a later build can remove what
-/// an interrupted one left.
+/// A fresh work folder for this build's compiles (or scripts) under
+/// `scratch` (in the cache), named for this process so that a later build
+/// can remove what an interrupted one left. What it holds must be readable
+/// by the sandbox's user (a root builder's snippets run as nobody).
 pub(super) fn scratch_dir(scratch: &Path) -> Result<tempfile::TempDir, Error> {
     let fail = |source| Error::Write {
         path: scratch.to_owned(),
@@ -370,10 +364,16 @@ pub(super) fn scratch_dir(scratch: &Path) -> Result<tempfile::TempDir, Error> {
     };
     std::fs::create_dir_all(scratch).map_err(fail)?;
     crate::output::remove_leftovers(scratch, "snippets-");
-    tempfile::Builder::new()
+    let dir = tempfile::Builder::new()
         .prefix(&format!("snippets-{}-", std::process::id()))
         .tempdir_in(scratch)
-        .map_err(fail)
+        .map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755));
+    }
+    Ok(dir)
 }
 
 /// The primary lines of every error in rustc's JSON diagnostics.

@@ -6,7 +6,8 @@
 //!
 //! A runner is prepared once per build ([`super::rust::RustRunner`],
 //! [`super::python::PythonRunner`]): a third language is one more file
-//! with one more `prepare` and an `impl Runner`.
+//! with a `prepare` and an `impl Runner`, and its arms in [`super::Language`]
+//! and in `run_snippets`'s choice of runner.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -34,7 +35,8 @@ pub(super) trait Runner: Sync {
 #[derive(Debug, Default)]
 pub(super) struct Ran {
     pub(super) runs: Vec<(String, SnippetRun)>,
-    /// Compiler processes started (rustc's, for the summary line).
+    /// Processes the runner started, for the summary line: rustc's for
+    /// Rust, the check's and the runs' for Python.
     pub(super) invocations: usize,
 }
 

@@ -157,13 +157,6 @@ impl Runner for PythonRunner {
         let scratch = super::compile::scratch_dir(stage.scratch).map_err(Errors::from)?;
         // Runs start elsewhere: scripts are named by their whole paths.
         let dir = std::path::absolute(scratch.path()).unwrap_or_else(|_| scratch.path().to_owned());
-        #[cfg(unix)]
-        {
-            // Readable by the sandbox's user (a root builder's snippets
-            // run as nobody).
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
-        }
         write_scripts(&dir, misses).map_err(Errors::from)?;
         let progress = super::progress_bar(misses.len() as u64, "running Python snippets");
         let checked = self.check(interpreter, &dir, misses, stage);
