@@ -275,8 +275,29 @@ fn store_bundle(
         .collect())
 }
 
-/// Indexes the pages (in the order given) into one Pagefind bundle.
+/// Indexes the pages (in the order given) into one Pagefind bundle, each
+/// read lean ([`lean_for_search`]).
 fn index_pages(pages: &[&SearchPage], language: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    let read = pages.iter().map(|page| {
+        let mut html = String::new();
+        fs::File::open(&page.file)
+            .and_then(|mut f| f.read_to_string(&mut html))
+            .map_err(|e| format!("cannot read `{}`: {e}", page.file.display()))?;
+        let html = match lean_for_search(&html) {
+            std::borrow::Cow::Borrowed(_) => html,
+            std::borrow::Cow::Owned(lean) => lean,
+        };
+        Ok((page.url.clone(), html))
+    });
+    index_html(read, language)
+}
+
+/// Indexes pages (URL and HTML, in the order given) into one Pagefind
+/// bundle: its files by path, sorted.
+fn index_html(
+    pages: impl Iterator<Item = Result<(String, String), String>>,
+    language: &str,
+) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let fail = |message: String| Error::Search { message };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -289,12 +310,9 @@ fn index_pages(pages: &[&SearchPage], language: &str) -> Result<Vec<(String, Vec
         let mut index =
             pagefind::api::PagefindIndex::new(Some(config)).map_err(|e| fail(e.to_string()))?;
         for page in pages {
-            let mut html = String::new();
-            fs::File::open(&page.file)
-                .and_then(|mut f| f.read_to_string(&mut html))
-                .map_err(|e| fail(format!("cannot read `{}`: {e}", page.file.display())))?;
+            let (url, html) = page.map_err(fail)?;
             index
-                .add_html_file(None, Some(page.url.clone()), html)
+                .add_html_file(None, Some(url), html)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
         }
@@ -306,4 +324,99 @@ fn index_pages(pages: &[&SearchPage], language: &str) -> Result<Vec<(String, Vec
         files.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(files)
     })
+}
+
+/// The page as Pagefind needs it: the highlighter's `<span class="…">`
+/// tags inside `<pre>` blocks, and their closing tags, left out. A span
+/// is inline to Pagefind and one with only a class carries nothing it
+/// reads, so the index is the same; but those tags are most of a page's
+/// markup, and parsing them was the biggest part of indexing.
+fn lean_for_search(html: &str) -> std::borrow::Cow<'_, str> {
+    const OPEN: &str = "<span class=\"";
+    const CLOSE: &str = "</span>";
+    if !html.contains("<pre") {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<pre") {
+        let Some(len) = rest[start..].find("</pre>") else {
+            break;
+        };
+        let (before, block) = (&rest[..start], &rest[start..start + len]);
+        out.push_str(before);
+        // Whether each open span was left out, to leave out its closing tag
+        // with it.
+        let mut open: Vec<bool> = Vec::new();
+        let mut text = block;
+        while let Some(at) = text.find("<span").into_iter().chain(text.find(CLOSE)).min() {
+            out.push_str(&text[..at]);
+            let tag = &text[at..];
+            if let Some(after) = tag.strip_prefix(CLOSE) {
+                if !open.pop().unwrap_or(false) {
+                    out.push_str(CLOSE);
+                }
+                text = after;
+            } else if let Some(class) = tag.strip_prefix(OPEN)
+                && let Some(end) = class.find(['"', '<', '>'])
+                && class[end..].starts_with("\">")
+            {
+                open.push(true);
+                text = &class[end + 2..];
+            } else {
+                open.push(false);
+                out.push_str("<span");
+                text = &tag["<span".len()..];
+            }
+        }
+        out.push_str(text);
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lean_pages_leave_out_only_classed_spans_in_code() {
+        let html = concat!(
+            "<p><span class=\"date\">May</span></p>",
+            "<pre><code><span class=\"source rust\"><span class=\"kw\">fn</span> ",
+            "<span id=\"x\">main</span>()</span>\n</code></pre>",
+            "<pre>a <span class=\"k\" data-pagefind-meta=\"m\">b</span></pre>",
+        );
+        assert_eq!(
+            lean_for_search(html),
+            concat!(
+                "<p><span class=\"date\">May</span></p>",
+                "<pre><code>fn <span id=\"x\">main</span>()\n</code></pre>",
+                "<pre>a <span class=\"k\" data-pagefind-meta=\"m\">b</span></pre>",
+            )
+        );
+    }
+
+    /// Pagefind makes the same bundle of a lean page as of the page.
+    #[test]
+    fn lean_pages_index_the_same() {
+        let body = concat!(
+            "<html lang=\"en\"><head><title>A</title></head><body><article data-pagefind-body>",
+            "<h1>Sockets</h1><h2 id=\"close\">Close</h2><p>It <span class=\"x\">frees</span> it.</p>",
+            "<pre><code><span class=\"source python\"><span class=\"k\">import</span> ",
+            "socket\n<span class=\"n\">s</span>.<span class=\"f\">close</span>()</span>\n</code></pre>",
+            "</article></body></html>",
+        );
+        let lean = lean_for_search(body).into_owned();
+        assert!(lean.len() < body.len() && !lean.contains("<span class=\"k\">"));
+        let index = |html: &str| {
+            index_html(
+                std::iter::once(Ok(("/a/".to_owned(), html.to_owned()))),
+                "en",
+            )
+            .unwrap()
+        };
+        assert_eq!(index(body), index(&lean));
+    }
 }
