@@ -266,7 +266,7 @@ impl From<Error> for Errors {
 }
 
 /// A problem worth telling the author that does not stop the build.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Warning {
     pub path: PathBuf,
     pub line: usize,

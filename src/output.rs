@@ -46,20 +46,25 @@ impl Stamp {
         if !meta.is_file() {
             return Err(std::io::Error::new(ErrorKind::InvalidInput, "not a file"));
         }
+        Ok(Stamp::of_metadata(&meta))
+    }
+
+    /// The stamp of a file whose metadata is at hand (a walk's).
+    pub fn of_metadata(meta: &fs::Metadata) -> Stamp {
         let mtime_ns = meta
             .modified()
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos() as i128);
         #[cfg(unix)]
-        let ino = std::os::unix::fs::MetadataExt::ino(&meta);
+        let ino = std::os::unix::fs::MetadataExt::ino(meta);
         #[cfg(not(unix))]
         let ino = 0;
-        Ok(Stamp {
+        Stamp {
             len: meta.len(),
             mtime_ns,
             ino,
-        })
+        }
     }
 
     /// Whether the file at `path` still has this stamp.
@@ -147,7 +152,16 @@ pub enum Committed {
     Swapped { stale: Option<PathBuf> },
     /// Every file was already published as it is: nothing was touched.
     Unchanged,
+    /// A few files changed, and only they were replaced (each atomically)
+    /// or removed, in place.
+    Patched,
 }
+
+/// At most one file in this many may change for the site to be patched in
+/// place rather than swapped whole: a few pages are replaced in an instant,
+/// while relinking a large site's every file into a new folder takes
+/// seconds.
+const PATCH_RATIO: usize = 8;
 
 /// A folder that becomes the output folder on [`Staging::commit`]. Dropped
 /// without a commit, it is removed and the output folder is untouched.
@@ -332,6 +346,34 @@ impl Staging {
             }
             return Ok(Committed::Unchanged);
         }
+        let strays = count_files(&self.target) != self.published.len();
+        if !strays && let Some(changes) = patch_plan(&self.target, &self.published, &staged) {
+            patch(&self.target, self.dir.path(), &staged, &changes)?;
+            let mut manifest = self.published.clone();
+            for rel in &changes.removed {
+                manifest.remove(*rel);
+            }
+            for rel in &changes.placed {
+                let path = self.target.join(rel);
+                let file = Stamp::of(&path).map_err(|source| Error::Write { path, source })?;
+                let hash = staged[*rel].0.clone();
+                manifest.insert(
+                    (*rel).to_owned(),
+                    Entry {
+                        hash,
+                        file,
+                        source: None,
+                    },
+                );
+            }
+            for (rel, stamp) in copied {
+                if let Some(entry) = manifest.get_mut(&rel) {
+                    entry.source = Some(stamp);
+                }
+            }
+            save_manifest(&self.manifest_path, &manifest)?;
+            return Ok(Committed::Patched);
+        }
         let dir = self.dir.path();
         for (rel, (_, source)) in &staged {
             let to = dir.join(rel);
@@ -362,6 +404,108 @@ impl Staging {
         save_manifest(&self.manifest_path, &manifest)?;
         Ok(Committed::Swapped { stale })
     }
+}
+
+/// What patching the output in place does: the files to place, the files
+/// to remove.
+struct Changes<'a> {
+    placed: Vec<&'a str>,
+    removed: Vec<&'a str>,
+}
+
+/// The changes from `published` to `staged`, if they are few and each can
+/// be made in place in `target`: no file where a folder goes or the other
+/// way round.
+fn patch_plan<'a>(
+    target: &Path,
+    published: &'a BTreeMap<String, Entry>,
+    staged: &'a BTreeMap<String, (Hash, Source)>,
+) -> Option<Changes<'a>> {
+    let placed: Vec<&str> = staged
+        .iter()
+        .filter(|(_, (_, source))| !matches!(source, Source::Published))
+        .map(|(rel, _)| rel.as_str())
+        .collect();
+    let removed: Vec<&str> = published
+        .keys()
+        .filter(|rel| !staged.contains_key(*rel))
+        .map(String::as_str)
+        .collect();
+    if (placed.len() + removed.len()) * PATCH_RATIO > staged.len() {
+        return None;
+    }
+    let fits = |rel: &str| {
+        let path = target.join(rel);
+        let file_or_nothing = fs::symlink_metadata(&path).map_or(true, |m| m.is_file());
+        let folders = path
+            .ancestors()
+            .skip(1)
+            .take_while(|a| *a != target)
+            .all(|a| fs::symlink_metadata(a).map_or(true, |m| m.is_dir()));
+        file_or_nothing && folders
+    };
+    placed
+        .iter()
+        .all(|rel| fits(rel))
+        .then_some(Changes { placed, removed })
+}
+
+/// Places each changed file over the one published in `target` (put beside
+/// it, then renamed: a reader sees the old file or the new, whole), then
+/// removes the files the site no longer has, and their emptied folders.
+/// Written files come from the staging folder `dir`.
+fn patch(
+    target: &Path,
+    dir: &Path,
+    staged: &BTreeMap<String, (Hash, Source)>,
+    changes: &Changes<'_>,
+) -> Result<(), Error> {
+    for rel in &changes.placed {
+        let to = target.join(rel);
+        let temp = to.with_file_name(format!(
+            ".{}.kiln-{}",
+            to.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        let place = || -> std::io::Result<()> {
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            let _ = fs::remove_file(&temp);
+            match &staged[*rel].1 {
+                Source::Written => fs::rename(dir.join(rel), &to),
+                Source::Link(from) => {
+                    link_or_copy(from, &temp)?;
+                    fs::rename(&temp, &to)
+                }
+                Source::Copy(from) => {
+                    fs::copy(from, &temp)?;
+                    fs::rename(&temp, &to)
+                }
+                Source::Published => Ok(()),
+            }
+        };
+        place().map_err(|source| {
+            let _ = fs::remove_file(&temp);
+            Error::Write {
+                path: to.clone(),
+                source,
+            }
+        })?;
+    }
+    for rel in &changes.removed {
+        let path = target.join(rel);
+        fs::remove_file(&path).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+        for folder in path.ancestors().skip(1).take_while(|a| *a != target) {
+            if fs::remove_dir(folder).is_err() {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How many files (anything but folders) are under `dir`: a file put in

@@ -53,7 +53,7 @@ impl SearchJob {
         }
         let stale = match staging.commit()? {
             crate::output::Committed::Swapped { stale } => stale,
-            crate::output::Committed::Unchanged => None,
+            crate::output::Committed::Unchanged | crate::output::Committed::Patched => None,
         };
         Ok((bundles.indexed, bundles.shards, stale))
     }

@@ -134,6 +134,9 @@ pub enum Record {
     Lock,
     /// When the caches were last pruned (its modification time).
     Pruned,
+    /// What the last good build was made from and published, hashed, and
+    /// what it said: a build with the same is up to date.
+    Inputs,
 }
 
 impl Record {
@@ -144,6 +147,7 @@ impl Record {
             Record::Python => "python.json",
             Record::Lock => "build.lock",
             Record::Pruned => "pruned",
+            Record::Inputs => "inputs.json",
         }
     }
 

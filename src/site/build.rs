@@ -4,13 +4,19 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::inputs::Inputs;
 use super::registry::{ArticleFile, Make, Planned, make_files, make_site};
-use super::{BuildOptions, Mode, Prepared, Problems, Site, default_output, prepare};
+use super::{
+    BuildOptions, Mode, Prepared, Problems, Site, default_output, kiln_fingerprint, lock_site,
+    prepare,
+};
+use crate::config::Config;
 use crate::error::{Error, Errors, Warning};
 use crate::output::{Committed, Discard, Staging};
 use crate::route::OwnPage;
 use crate::search::{SearchJob, SearchPage, build_bundles};
 use crate::snippet::SnippetStats;
+use crate::store::Store;
 
 /// What a successful build did.
 #[derive(Debug, Clone)]
@@ -52,6 +58,24 @@ pub struct Build {
 /// every problem of every stage is reported.
 pub fn build_site(options: &BuildOptions) -> Build {
     let started = Instant::now();
+    let inputs = stamp_inputs(options);
+    // Without a cache there is no record of a last build (and no lock to
+    // take).
+    if let Some((inputs, store)) = &inputs
+        && store.dir().is_dir()
+        && let Ok(_lock) = lock_site(store)
+        && let Some((summary, warnings)) = inputs.up_to_date(store, started)
+    {
+        return Build {
+            warnings,
+            kept_going: Vec::new(),
+            result: Ok(summary),
+        };
+    }
+    if let Some((_, store)) = &inputs {
+        // Until this build succeeds, no build is known to be up to date.
+        let _ = std::fs::remove_file(store.record(crate::store::Record::Inputs));
+    }
     let (prepared, mut problems) = prepare(options);
     if let Some(prepared) = &prepared
         && (options.keep_going || prepared.site.config.keep_going)
@@ -60,7 +84,15 @@ pub fn build_site(options: &BuildOptions) -> Build {
     }
     let summary = match prepared {
         Some(prepared) if problems.errors.is_empty() => {
-            write_site(prepared, options, started, &mut problems)
+            let summary = write_site(prepared, options, started, &mut problems);
+            // The record of a good build, with nothing it kept going past.
+            if let (Some(summary), Some((inputs, store))) = (&summary, &inputs)
+                && problems.kept_going.is_empty()
+                && let Err(e) = inputs.record(store, summary, &problems.warnings)
+            {
+                problems.errors.push(e);
+            }
+            summary
         }
         // Nothing is published, but every file is still made, so that
         // template errors and broken links are reported with the rest.
@@ -86,6 +118,25 @@ pub fn build_site(options: &BuildOptions) -> Build {
         kept_going,
         result,
     }
+}
+
+/// The inputs of this build, stamped before anything reads them, and the
+/// store that keeps the last good build's; none when the build must do its
+/// work whatever changed (or `kiln.toml` cannot be read: the build says
+/// why).
+fn stamp_inputs(options: &BuildOptions) -> Option<(Inputs, Store)> {
+    // An empty root is the current folder.
+    if !options.root.as_os_str().is_empty() && !options.root.is_dir() {
+        return None;
+    }
+    let (config, _) = Config::read(&options.root).ok()?;
+    let output = options
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&options.root));
+    let inputs = Inputs::stamp(options, &config, &kiln_fingerprint(), &output)?;
+    let store = Store::open(options.root.join(config.cache_dir()), options.fresh);
+    Some((inputs, store))
 }
 
 /// Makes every file of a prepared site into a staging folder and swaps it
@@ -120,6 +171,7 @@ fn write_site(
     site.store.prune(site.config.cache_size);
     let (stale, unchanged) = match committed {
         Committed::Swapped { stale } => (stale, false),
+        Committed::Patched => (None, false),
         Committed::Unchanged => (None, true),
     };
     Some(Summary {

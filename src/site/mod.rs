@@ -5,6 +5,7 @@
 
 mod build;
 mod check;
+mod inputs;
 mod list;
 mod page;
 mod registry;

@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 
-/// A hash of every file (but `target/` and hidden ones) of the folders
-/// that `path =` entries of `manifest` name.
-pub(super) fn hash_local_sources(manifest: &toml::Table) -> String {
+/// The folders that `path =` entries of `manifest` name, as written.
+fn path_entries(manifest: &toml::Table) -> Vec<PathBuf> {
     fn paths(value: &toml::Value, out: &mut Vec<PathBuf>) {
         match value {
             toml::Value::Table(table) => {
@@ -26,6 +25,29 @@ pub(super) fn hash_local_sources(manifest: &toml::Table) -> String {
     }
     let mut dirs = Vec::new();
     paths(&toml::Value::Table(manifest.clone()), &mut dirs);
+    dirs
+}
+
+/// The folders of the local crates of the snippets' manifest (`snippets/
+/// Cargo.toml`) at `manifest`, if it can be read.
+pub fn local_crate_folders(manifest: &Path) -> Vec<PathBuf> {
+    let Some(table) = std::fs::read_to_string(manifest)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+    else {
+        return Vec::new();
+    };
+    let base = manifest.parent().unwrap_or(Path::new("."));
+    path_entries(&table)
+        .into_iter()
+        .map(|dir| base.join(dir))
+        .collect()
+}
+
+/// A hash of every file (but `target/` and hidden ones) of the folders
+/// that `path =` entries of `manifest` name.
+pub(super) fn hash_local_sources(manifest: &toml::Table) -> String {
+    let mut dirs = path_entries(manifest);
     dirs.sort();
     let mut hasher = blake3::Hasher::new();
     for dir in dirs {

@@ -45,7 +45,9 @@ pub use doctest::{PreparedCode, prepare, split_hidden_lines};
 pub use exec::{Chunk, Execution, Exit, LimitHit, Stream};
 pub use judge::{Outcome, Verdict, judge, signal_name};
 pub use language::Language;
+pub use local_crates::local_crate_folders;
 pub use options::{Mode, SnippetOptions};
+use sandbox::SandboxKey;
 pub use sandbox::{
     COMMAND as SANDBOX_COMMAND, FAILURE_PREFIX as SANDBOX_FAILURE_PREFIX, SANDBOX_FAILED, Scope,
     Walls, enter as enter_sandbox,
@@ -206,7 +208,7 @@ impl SnippetRuns {
 }
 
 /// What the snippet stage did, for the summary line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SnippetStats {
     pub snippets: usize,
     pub cached: usize,
@@ -223,6 +225,52 @@ pub struct SnippetStats {
     pub pip_ran: bool,
     pub failed: usize,
     pub elapsed: Duration,
+}
+
+impl SnippetStats {
+    /// The same snippets as a later build sees them when nothing changed:
+    /// every one not ignored taken from the cache, nothing started.
+    pub fn all_cached(&self, elapsed: Duration) -> SnippetStats {
+        SnippetStats {
+            cached: self.snippets - self.ignored,
+            rustc_invocations: 0,
+            cargo_ran: false,
+            python_processes: 0,
+            pip_ran: false,
+            failed: 0,
+            elapsed,
+            ..self.clone()
+        }
+    }
+}
+
+/// What the snippet stage's results depend on besides the site's own
+/// files, as far as it can be told without starting a process: the
+/// toolchain's and the interpreter's files, cargo's variables (no secret
+/// among them) and the sandbox's settings. Serialized into a key.
+#[derive(Debug, Serialize)]
+pub struct Surroundings {
+    rust: Option<String>,
+    python: Option<String>,
+    cargo: Vec<(String, String)>,
+    sandbox: SandboxKey,
+}
+
+impl Surroundings {
+    pub fn now(config: &SnippetConfig) -> Surroundings {
+        Surroundings {
+            rust: toolchain::current_fingerprint(),
+            python: python::current_fingerprint(&config.python.interpreter),
+            cargo: environment::cargo_environment()
+                .into_iter()
+                .map(|(name, value)| {
+                    let text = |s: std::ffi::OsString| s.to_string_lossy().into_owned();
+                    (text(name), text(value))
+                })
+                .collect(),
+            sandbox: SandboxKey::of(config),
+        }
+    }
 }
 
 /// How to run the stage.

@@ -34,9 +34,7 @@ struct VersionRecord {
 
 impl Toolchain {
     pub fn detect(store: &Store) -> Result<Toolchain, Error> {
-        let rustc = std::env::var_os("RUSTC")
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| "rustc".into());
+        let rustc = chosen_rustc();
         let wrapper = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty());
         let fingerprint = fingerprint(&rustc);
         let record_path = store.record(Record::Toolchain);
@@ -177,6 +175,19 @@ impl Toolchain {
 
 /// What identifies the toolchain without running it: the rustc file, and
 /// rustup's choice of toolchain. `None` if rustc cannot be found.
+/// `$RUSTC`, or `rustc`.
+fn chosen_rustc() -> OsString {
+    std::env::var_os("RUSTC")
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "rustc".into())
+}
+
+/// What identifies the toolchain that would compile snippets now, from
+/// its files alone (no rustc is started).
+pub fn current_fingerprint() -> Option<String> {
+    fingerprint(&chosen_rustc())
+}
+
 fn fingerprint(rustc: &OsString) -> Option<String> {
     let path = find_program(Path::new(rustc))?;
     let mut parts = vec![describe_file(&path)];

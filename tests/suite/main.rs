@@ -21,3 +21,4 @@ mod registry;
 mod sandbox;
 mod snippet;
 mod store;
+mod up_to_date;

@@ -37,18 +37,28 @@ print(json.dumps({'executable': sys.executable, 'version': platform.python_versi
   'implementation': platform.python_implementation(),
   'folders': sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})}))";
 
+/// What identifies the interpreter `interpreter` found at `path`, from
+/// its file alone.
+fn fingerprint(interpreter: &str, path: &Path) -> String {
+    let mut parts = vec![interpreter.to_owned(), describe_file(path)];
+    if let Ok(canonical) = path.canonicalize() {
+        parts.push(describe_file(&canonical));
+    }
+    parts.join("|")
+}
+
+/// What identifies the interpreter `interpreter` would be now, without
+/// starting it.
+pub fn current_fingerprint(interpreter: &str) -> Option<String> {
+    find_program(Path::new(interpreter)).map(|path| fingerprint(interpreter, &path))
+}
+
 impl Interpreter {
     /// `interpreter` (a name on `PATH` or a path), from the record when
     /// its file is unchanged.
     pub fn detect(interpreter: &str, store: &Store) -> Result<Interpreter, Error> {
         let program = find_program(Path::new(interpreter));
-        let fingerprint = program.as_ref().map(|path| {
-            let mut parts = vec![interpreter.to_owned(), describe_file(path)];
-            if let Ok(canonical) = path.canonicalize() {
-                parts.push(describe_file(&canonical));
-            }
-            parts.join("|")
-        });
+        let fingerprint = program.as_ref().map(|path| fingerprint(interpreter, path));
         let record_path = store.record(Record::Python);
         if let Some(fingerprint) = &fingerprint
             && let Some(record) = store.load_json::<InterpreterRecord>(&record_path)

@@ -26,6 +26,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use self::interpreter::Interpreter;
+pub(super) use self::interpreter::current_fingerprint;
 use self::venv::{Venv, prepare_venv};
 use super::exec::{Execution, Exit, Program};
 use super::runner::{Ran, Runner, Stage};
