@@ -81,6 +81,9 @@ pub enum Error {
     #[error("{}: `{name}` is not valid UTF-8", path.display())]
     NotUtf8 { path: PathBuf, name: &'static str },
 
+    #[error("{}: the file changed while kiln was building the site: build again", path.display())]
+    Changed { path: PathBuf },
+
     #[error("{}: the page URL `{url}` is also produced by `{}`", path.display(), other.display())]
     DuplicateUrl {
         path: PathBuf,
@@ -207,6 +210,7 @@ impl Error {
             Error::Read { path, .. }
             | Error::Write { path, .. }
             | Error::NotUtf8 { path, .. }
+            | Error::Changed { path }
             | Error::Outside { path, .. }
             | Error::DuplicateUrl { path, .. }
             | Error::ReservedUrl { path, .. }

@@ -13,18 +13,34 @@ pub struct Document {
     pub lines: Vec<u32>,
 }
 
-/// An article's Markdown (after the front matter), where it starts in its
-/// file, and its scan. It is parsed into a [`Document`] only to render.
+/// An article's Markdown (after the front matter): where it is in its
+/// file, and its scan. A build holds no article's text: the file is read
+/// again, checked against the hash it had, and parsed into a [`Document`]
+/// only to render.
 #[derive(Debug, Clone)]
 pub struct Body {
-    pub markdown: std::sync::Arc<str>,
+    pub file: std::path::PathBuf,
+    /// The hash (blake3, hex) of the file's bytes when it was loaded.
+    pub hash: String,
+    /// Where the Markdown is in the file's bytes.
+    pub range: std::ops::Range<usize>,
     pub first_line: usize,
     pub scan: std::sync::Arc<Scan>,
 }
 
 impl Body {
-    pub fn document(&self) -> Document {
-        Document::parse(&self.markdown, self.first_line)
+    pub fn document(&self) -> Result<Document, crate::error::Error> {
+        let path = || self.file.clone();
+        let bytes = std::fs::read(&self.file).map_err(|source| crate::error::Error::Read {
+            path: path(),
+            source,
+        })?;
+        let text = (blake3::hash(&bytes).to_hex().as_str() == self.hash)
+            .then(|| bytes.get(self.range.clone()))
+            .flatten()
+            .and_then(|text| std::str::from_utf8(text).ok())
+            .ok_or_else(|| crate::error::Error::Changed { path: path() })?;
+        Ok(Document::parse(text, self.first_line))
     }
 }
 

@@ -540,8 +540,19 @@ fn parse_article(
         Some(Thumbnail::Nth(n)) => nth_image(&scan.images, *n),
         None => None,
     };
+    // The body is a slice of the text (borrowed from it); where it stands is
+    // what is kept. Only an empty body may stand elsewhere.
+    let start = (parsed.body.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+    let range = start..start + parsed.body.len();
+    let range = if text.get(range.clone()) == Some(parsed.body) {
+        range
+    } else {
+        text.len()..text.len()
+    };
     let body = Body {
-        markdown: Arc::from(parsed.body),
+        file: source.clone(),
+        hash: source_hash.clone(),
+        range,
         first_line: parsed.body_line,
         scan,
     };

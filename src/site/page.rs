@@ -286,7 +286,7 @@ pub fn make_page(
                     markdown: &site.config.markdown,
                     snippets: &site.runs,
                 };
-                let (rendered, outline) = render_article(index, article, body.document(), &cx);
+                let (rendered, outline) = render_article(index, article, body.document()?, &cx);
                 let record = Record {
                     links: links_fingerprint(&rendered.looked_up, from_dir, &site.routes),
                     looked_up: rendered.looked_up.clone(),

@@ -273,3 +273,27 @@ fn labels_are_plain_when_piped_and_coloured_when_asked() {
         plain.stderr
     );
 }
+
+#[test]
+fn an_article_changed_while_it_is_built_is_an_error_and_the_site_is_kept() {
+    // The snippet edits the article that runs it (only possible with the
+    // sandbox off): the page must not be made from bytes that differ from
+    // what the build loaded.
+    let site = Site::new();
+    site.file("kiln.toml", "[snippets]\nsandbox = \"off\"\n");
+    site.file("content/b.md", article("B", "Stays.\n"));
+    site.build();
+    let before = crate::common::tree(&site.path("public"));
+    let edit = format!(
+        "```rust\nstd::fs::write({:?}, \"---\\ntitle: A\\n---\\nEdited.\\n\").unwrap();\n```\n",
+        site.path("content/a.md").display().to_string()
+    );
+    site.file("content/a.md", article("A", &edit));
+    let run = site.kiln(&["build"]);
+    run.assert_failed();
+    assert_says(
+        &run,
+        "content/a.md: the file changed while kiln was building the site: build again",
+    );
+    assert!(crate::common::tree(&site.path("public")) == before);
+}
