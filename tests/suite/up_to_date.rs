@@ -3,8 +3,6 @@
 //! article and says what that build said; anything the stamps or the
 //! command line tell apart makes a full build.
 
-use std::os::unix::fs::MetadataExt;
-
 use crate::common::{Run, Site, article, assert_says};
 
 /// A site with a linked snippet, an inline one and a broken link.
@@ -33,8 +31,20 @@ fn up_to_date(run: &Run) -> bool {
     run.stdout.contains("is up to date")
 }
 
-fn inode(site: &Site, rel: &str) -> u64 {
-    std::fs::metadata(site.path(rel)).unwrap().ino()
+/// What tells a file or folder from another put in its place under the
+/// same name: the inode on Unix, the volume and file index on Windows.
+#[cfg(unix)]
+fn inode(site: &Site, rel: &str) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(site.path(rel)).unwrap();
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(windows)]
+fn inode(site: &Site, rel: &str) -> (u64, u64) {
+    let handle = winapi_util::Handle::from_path_any(site.path(rel)).unwrap();
+    let info = winapi_util::file::information(&handle).unwrap();
+    (info.volume_serial_number(), info.file_index())
 }
 
 #[test]
