@@ -43,8 +43,10 @@ pub(super) struct Inputs {
 /// What the last good build said, to say again when nothing changed.
 #[derive(Debug, Serialize, Deserialize)]
 struct Said {
-    /// The hash of its inputs and of its published files.
-    key: String,
+    /// The hash of its inputs.
+    inputs: String,
+    /// The hash of its published files' stamps.
+    published: String,
     articles: usize,
     pages: usize,
     assets: usize,
@@ -70,10 +72,16 @@ impl Inputs {
         if options.memo.is_some() {
             return None;
         }
-        let root = &options.root;
+        // Absolute from here on, so that the walk compares paths as they
+        // are (an empty root is the current folder).
+        let root = match options.root.as_os_str().is_empty() {
+            true => Path::new("."),
+            false => options.root.as_path(),
+        };
+        let root = &std::path::absolute(root).ok()?;
         let own = [
             std::path::absolute(output).ok()?,
-            std::path::absolute(root.join(config.cache_dir())).ok()?,
+            root.join(config.cache_dir()),
         ];
         let mut folders = vec![
             root.join(&config.content_dir),
@@ -109,11 +117,16 @@ impl Inputs {
         })
     }
 
-    /// The hash of these inputs with the files published now.
+    /// The hash of these inputs.
     fn key(&self) -> String {
+        crate::store::key(self)
+    }
+
+    /// The hash of the files published now.
+    fn published(&self) -> String {
         let mut published = Vec::new();
         stamp_folder(&self.output, None, &mut published);
-        crate::store::key(&(self, published))
+        crate::store::key(&published)
     }
 
     /// What the last build said, if it was made of these inputs and its
@@ -124,7 +137,9 @@ impl Inputs {
         started: std::time::Instant,
     ) -> Option<(Summary, Vec<Warning>)> {
         let said: Said = store.load_json(&store.record(Record::Inputs))?;
-        if !self.output.is_dir() || said.key != self.key() {
+        // The inputs first: when they changed, the output is not walked.
+        if said.inputs != self.key() || !self.output.is_dir() || said.published != self.published()
+        {
             return None;
         }
         let summary = Summary {
@@ -154,7 +169,8 @@ impl Inputs {
         warnings: &[Warning],
     ) -> Result<(), Error> {
         let said = Said {
-            key: self.key(),
+            inputs: self.key(),
+            published: self.published(),
             articles: summary.articles,
             pages: summary.pages,
             assets: summary.assets,
@@ -179,8 +195,7 @@ fn stamp_folder(folder: &Path, own: Option<&[PathBuf]>, files: &mut Vec<(PathBuf
         .filter_entry(|e| {
             let Some(own) = own else { return true };
             let hidden = e.file_type().is_dir() && e.file_name().to_string_lossy().starts_with('.');
-            e.depth() == 0
-                || !(hidden || std::path::absolute(e.path()).is_ok_and(|p| own.contains(&p)))
+            e.depth() == 0 || !(hidden || own.iter().any(|o| o == e.path()))
         });
     for entry in walk {
         match entry {
